@@ -1,0 +1,106 @@
+"""The one exception tree of sealog.
+
+Every failure a caller can meet is a :class:`Error`; catch that one class to catch them all.
+The tree splits *who* is at fault, so callers and the CLI can answer correctly:
+
+    Error
+    ├── UsageError              the API or CLI was called wrong (a bad argument, no ledger home)
+    ├── InputError              data from outside is bad; nothing was stored
+    │   ├── CanonicalError      bytes or values outside sealog's canonical JSON profile
+    │   ├── FormatError         an unreadable key, checkpoint, proof or bundle file
+    │   └── EntryRejected       the ledger refused an entry (signature, chain, size, author …)
+    ├── NotFound                no such agent, key, entry or checkpoint
+    ├── VerificationError       a signature, proof or checkpoint did not verify
+    └── StorageError            the storage backend failed; the ledger is unchanged
+
+Each error carries a stable ``code`` (a short slug that scripts may match on) and a
+``diagnostics()`` string: one line saying what is wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CanonicalError",
+    "EntryRejected",
+    "Error",
+    "FormatError",
+    "InputError",
+    "NotFound",
+    "StorageError",
+    "UsageError",
+    "VerificationError",
+]
+
+
+class Error(Exception):
+    """Base class of every error sealog raises."""
+
+    code: str = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None) -> None:
+        """Create an error.
+
+        Args:
+            message: What is wrong, specifically.
+            code: A stable slug overriding the class default (e.g. ``"bad-signature"``).
+            hint: What the user can do about it.
+        """
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.hint = hint
+
+    def diagnostics(self) -> str:
+        """One line for a human: what is wrong, then what to do."""
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+
+class UsageError(Error):
+    """The API or CLI was called wrong: fix the call, not the data."""
+
+    code = "usage"
+
+
+class InputError(Error):
+    """Data from outside (an entry, a file, a request) is malformed or refused."""
+
+    code = "bad-input"
+
+
+class CanonicalError(InputError):
+    """A value or byte string is outside sealog's canonical JSON profile (spec §2)."""
+
+    code = "not-canonical"
+
+
+class FormatError(InputError):
+    """A key, checkpoint, proof or bundle could not be parsed."""
+
+    code = "bad-format"
+
+
+class EntryRejected(InputError):
+    """The ledger refused an entry; ``code`` names the reason (spec §6.1)."""
+
+    code = "entry-rejected"
+
+
+class NotFound(Error):
+    """The named agent, key, entry or checkpoint does not exist."""
+
+    code = "not-found"
+
+
+class VerificationError(Error):
+    """A signature, proof, chain or checkpoint failed to verify."""
+
+    code = "verification-failed"
+
+
+class StorageError(Error):
+    """The storage backend failed; the transaction was rolled back."""
+
+    code = "storage"

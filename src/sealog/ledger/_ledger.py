@@ -1,0 +1,474 @@
+"""The Ledger: the one service every surface (SDK, CLI, later the server and hooks) calls."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sealog.crypto import PublicKey, SigningKey
+from sealog.errors import (
+    EntryRejected,
+    Error,
+    FormatError,
+    NotFound,
+    UsageError,
+    VerificationError,
+)
+from sealog.home import Home
+from sealog.ledger._merkle import (
+    EMPTY_ROOT,
+    consistency_proof,
+    inclusion_proof,
+    node_hash,
+    perfect_nodes,
+)
+from sealog.ledger._sequencer import Receipt, Sequencer
+from sealog.ledger.checkpoint import Checkpoint
+from sealog.ledger.entry import ENTRY_VERSION, SignedEntry, format_time, sign_entry
+from sealog.ledger.proofs import ConsistencyProof, InclusionProof
+from sealog.ledger.storage import Batch, Registration, Storage, StoredEntry
+from sealog.ledger.storage._sqlite import SQLiteStorage
+from sealog.ledger.verify import Audit, VerifyReport
+
+__all__ = ["EntryVerification", "Ledger"]
+
+_COMMON = frozenset({"v", "kind", "author", "seq", "prev", "time"})
+_RETRYABLE = frozenset({"replayed-seq", "skipped-seq", "bad-chain"})
+
+
+@dataclass(frozen=True, slots=True)
+class EntryVerification:
+    """What one entry's check found (``GET /verify/{id}`` answers this)."""
+
+    index: int
+    id: str
+    author: str
+    signature_valid: bool
+    chain_intact: bool
+    included: bool
+    proof: InclusionProof | None
+    checkpoint: str | None
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "index": self.index,
+            "id": self.id,
+            "author": self.author,
+            "signature_valid": self.signature_valid,
+            "chain_intact": self.chain_intact,
+            "included": self.included,
+            "proof": None if self.proof is None else self.proof.to_dict(),
+            "checkpoint": self.checkpoint,
+            "detail": self.detail,
+        }
+
+
+class Ledger:
+    """An append-only, signed, verifiable log of agents' statements.
+
+    Open one with :meth:`open` (a ``.sealog`` home), :meth:`init` (create one) or
+    :meth:`in_memory` (tests, demos). It is thread-safe; appends from many threads are committed
+    in groups.
+    """
+
+    def __init__(self, storage: Storage, log_key: SigningKey, origin: str) -> None:
+        """Serve the log in ``storage``, signing checkpoints as ``origin`` with ``log_key``."""
+        self._storage = storage
+        self._log_key = log_key
+        self.origin = origin
+        self._sequencer = Sequencer(storage, log_key, origin)
+        self._sign_lock = threading.Lock()
+        self._pending: dict[str, tuple[int, bytes]] = {}
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, home: Path | str | None = None) -> Ledger:
+        """Open the ledger of a home (found like git finds ``.git`` when None).
+
+        Raises:
+            NotFound: no home there.
+            StorageError: the database cannot be opened.
+        """
+        found = Home.find(home)
+        origin, key = found.log_key()
+        return cls(SQLiteStorage(found.ledger_path), key, origin)
+
+    @classmethod
+    def init(cls, path: Path | str, origin: str | None = None) -> Ledger:
+        """Create a home with a fresh log key and an empty ledger at ``path``.
+
+        Raises:
+            UsageError: a ledger exists there already.
+        """
+        home = Home.init(Path(path), origin)
+        ledger = cls.open(home.path)
+        ledger._seal_empty()
+        return ledger
+
+    @classmethod
+    def in_memory(cls, origin: str = "sealog.local/memory", log_key: SigningKey | None = None) -> Ledger:
+        """A throwaway ledger in memory (tests, demos)."""
+        ledger = cls(SQLiteStorage(":memory:"), log_key or SigningKey.generate(), origin)
+        ledger._seal_empty()
+        return ledger
+
+    def _seal_empty(self) -> None:
+        """Store the signed checkpoint of the empty tree, so even an empty log verifies."""
+        if self._storage.checkpoint() is None:
+            note = Checkpoint(self.origin, 0, EMPTY_ROOT).sign(self._log_key).render()
+            with self._storage.writer() as txn:
+                if txn.size() == 0:
+                    txn.write(Batch(0, [], [], [], 0, note))
+
+    def close(self) -> None:
+        """Release the database."""
+        self._storage.close()
+
+    def __enter__(self) -> Ledger:
+        """Use as a context manager that closes the ledger."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close on exit."""
+        self.close()
+
+    @property
+    def log_key(self) -> PublicKey:
+        """The log's public key."""
+        return self._log_key.public_key
+
+    @property
+    def vkey(self) -> str:
+        """The C2SP verifier key line of the log (what auditors pin)."""
+        return self._log_key.public_key.vkey(self.origin)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def submit(self, entries: Sequence[SignedEntry]) -> list[Receipt]:
+        """Append entries signed elsewhere, all or nothing; receipts once durable.
+
+        Raises:
+            EntryRejected: an entry is refused (the code says why); nothing was stored.
+            StorageError: the commit failed; nothing was stored.
+        """
+        return self._sequencer.submit(entries)
+
+    def sign_next(
+        self, key: SigningKey, kind: str, fields: Mapping[str, Any], *, time: datetime | None = None
+    ) -> SignedEntry:
+        """Sign the author's next entry (its seq and prev filled in) without appending it.
+
+        Raises:
+            UsageError: ``fields`` sets a common field (seq, prev …) itself.
+            EntryRejected: the fields break the entry format.
+        """
+        clash = _COMMON & fields.keys()
+        if clash:
+            raise UsageError(f"fields may not set {', '.join(sorted(clash))}: the ledger does")
+        author = key.address
+        with self._sign_lock:
+            head = self._pending.get(author) or self._sequencer.head(author)
+            body = {
+                **fields,
+                "v": ENTRY_VERSION,
+                "kind": kind,
+                "author": author,
+                "seq": 0 if head is None else head[0] + 1,
+                "prev": None if head is None else head[1].hex(),
+                "time": format_time(time or datetime.now(UTC)),
+            }
+            entry = sign_entry(key, body)
+            self._pending[author] = (entry.seq, entry.leaf)
+        return entry
+
+    def append_entry(
+        self, key: SigningKey, kind: str, fields: Mapping[str, Any], *, time: datetime | None = None
+    ) -> Receipt:
+        """Sign and append one entry of any known kind as ``key``; its receipt once durable.
+
+        If another writer moved the author's chain meanwhile, the entry is signed again on
+        the new head once.
+
+        Raises:
+            EntryRejected: the entry is refused (not registered, bad fields …).
+            StorageError: the commit failed.
+        """
+        for attempt in (1, 2):
+            entry = self.sign_next(key, kind, fields, time=time)
+            try:
+                return self._sequencer.submit([entry])[0]
+            except Error as exc:
+                with self._sign_lock:
+                    if self._pending.get(key.address, (None, None))[1] == entry.leaf:
+                        del self._pending[key.address]
+                if attempt == 2 or not (isinstance(exc, EntryRejected) and exc.code in _RETRYABLE):  # noqa: PLR2004
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def register_owner(self, key: SigningKey, name: str | None = None) -> Receipt:
+        """Register ``key`` as an owner (self-signed).
+
+        Raises:
+            EntryRejected: already registered (code ``already-registered``).
+        """
+        return self.append_entry(key, "register", _registration(key.public_key, "owner", name))
+
+    def register_agent(
+        self, agent: PublicKey | SigningKey, owner: SigningKey, name: str | None = None
+    ) -> Receipt:
+        """Register an agent key under ``owner``, registering the owner first if needed.
+
+        Raises:
+            EntryRejected: the agent is registered already, or ``owner`` is an agent.
+        """
+        public = agent.public_key if isinstance(agent, SigningKey) else agent
+        if self._sequencer.registration(owner.address) is None:
+            self.register_owner(owner)
+        return self.append_entry(owner, "register", _registration(public, "agent", name))
+
+    def append(
+        self,
+        key: SigningKey,
+        action: str,
+        *,
+        target: str | None = None,
+        content_hash: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        time: datetime | None = None,
+    ) -> Receipt:
+        """Log an action taken by ``key``'s agent; its receipt once durable.
+
+        Args:
+            key: the agent's signing key (registered).
+            action: what was done (``post_reply``, ``trade`` …).
+            target: what it was done to.
+            content_hash: ``sha256:<hex>`` of the content (see :func:`sealog.content_hash`);
+                the content itself is never stored.
+            metadata: any JSON object (no floats: write fractions as strings).
+            extra: further entry fields (``run_id``, ``session_id``, ``tool_call_id``,
+                ``cost``, ``sources``, ``decision``, ``policy_version``).
+            time: when it happened (now if None).
+
+        Raises:
+            EntryRejected: refused (unregistered author, bad field …); nothing stored.
+        """
+        fields: dict[str, Any] = {"action": action, "metadata": dict(metadata or {})}
+        if target is not None:
+            fields["target"] = target
+        if content_hash is not None:
+            fields["content_hash"] = content_hash
+        fields.update(extra or {})
+        return self.append_entry(key, "action", fields, time=time)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def size(self) -> int:
+        """Entries in the log."""
+        return self._storage.size()
+
+    def agent(self, address: str) -> Registration:
+        """The registration of ``address``.
+
+        Raises:
+            NotFound: the address is not registered here.
+        """
+        found = self._sequencer.registration(address)
+        if found is None:
+            raise NotFound(f"no agent or owner {address} is registered with this ledger")
+        return found
+
+    def registrations(self) -> list[Registration]:
+        """Every registered key."""
+        return self._storage.registrations()
+
+    def get(self, ref: int | str) -> StoredEntry:
+        """An entry by index or by id (64 hex digits).
+
+        Raises:
+            NotFound: no such entry.
+            UsageError: ``ref`` is neither an index nor an id.
+        """
+        if isinstance(ref, int):
+            found = self._storage.entry(ref)
+        else:
+            try:
+                leaf = bytes.fromhex(ref)
+            except ValueError as exc:
+                raise UsageError(f"{ref!r} is neither an index nor a 64-hex entry id") from exc
+            found = self._storage.entry_by_id(leaf) if len(leaf) == 32 else None  # noqa: PLR2004
+        if found is None:
+            raise NotFound(f"no entry {ref} in this ledger")
+        return found
+
+    def entries(
+        self, *, agent: str | None = None, start: int = 0, end: int | None = None
+    ) -> Iterator[StoredEntry]:
+        """Entries in log order, optionally one author's."""
+        return self._storage.entries(author=agent, start=start, end=end)
+
+    def checkpoint(self) -> str:
+        """The latest log-signed checkpoint note."""
+        note = self._storage.checkpoint()
+        if note is None:  # pragma: no cover - every ledger is created with one
+            raise NotFound("this ledger has no checkpoint yet")
+        return note
+
+    def root_at(self, size: int) -> bytes:
+        """The tree root at ``size`` (≤ the current size), from stored nodes.
+
+        Raises:
+            UsageError: ``size`` is beyond the log.
+        """
+        if not 0 <= size <= self.size():
+            raise UsageError(f"tree size {size} is beyond the log's {self.size()} entries")
+        if size == 0:
+            return EMPTY_ROOT
+        wanted = perfect_nodes(0, size)
+        nodes = self._storage.read_nodes(wanted)
+        try:
+            h = nodes[wanted[-1]]
+            for node in reversed(wanted[:-1]):
+                h = node_hash(nodes[node], h)
+        except KeyError as exc:
+            raise VerificationError(f"tree storage lacks node {exc}") from exc
+        return h
+
+    def prove_inclusion(self, index: int, size: int | None = None) -> InclusionProof:
+        """Inclusion proof of entry ``index`` in the tree of ``size`` (the latest if None).
+
+        Raises:
+            UsageError: the index or size is out of range.
+        """
+        size = self.size() if size is None else size
+        if not 0 <= index < size <= self.size():
+            raise UsageError(f"no proof for entry {index} in a tree of {size} (log has {self.size()})")
+        hashes = inclusion_proof(index, size, self._storage.read_nodes)
+        leaf = self._storage.read_nodes([(0, index)])[(0, index)]
+        return InclusionProof(index, size, leaf, tuple(hashes))
+
+    def prove_consistency(self, old: int, new: int | None = None) -> ConsistencyProof:
+        """Consistency proof from tree size ``old`` to ``new`` (the latest if None).
+
+        Raises:
+            UsageError: not ``0 < old ≤ new ≤ size``.
+        """
+        new = self.size() if new is None else new
+        if not 0 < old <= new <= self.size():
+            raise UsageError(f"no consistency proof from {old} to {new} (log has {self.size()})")
+        return ConsistencyProof(old, new, tuple(consistency_proof(old, new, self._storage.read_nodes)))
+
+    # -- verifying ----------------------------------------------------------------------------
+
+    def verify(self, *, agent: str | None = None, since_checkpoint: str | None = None) -> VerifyReport:
+        """Audit the whole stored log (see :mod:`sealog.ledger.verify`).
+
+        Args:
+            agent: check signatures and chain of this author only; the tree is always whole.
+            since_checkpoint: a signed checkpoint note saved earlier; the log must extend it.
+
+        Raises:
+            VerificationError: ``since_checkpoint`` is not signed by this log.
+        """
+        held: list[tuple[int, bytes, str]] = []
+        latest: Checkpoint | None = None
+        bad: list[tuple[int, str]] = []
+        for size, note in self._storage.checkpoints():
+            try:
+                checkpoint, _ = Checkpoint.open(note, self.vkey)
+            except (FormatError, VerificationError) as exc:
+                bad.append((size, exc.message))
+                continue
+            held.append((checkpoint.size, checkpoint.root, "log"))
+            latest = checkpoint
+        if since_checkpoint is not None:
+            try:
+                saved, _ = Checkpoint.open(since_checkpoint, self.vkey)
+            except FormatError as exc:
+                raise VerificationError(f"saved checkpoint is unreadable: {exc.message}") from exc
+            held.append((saved.size, saved.root, "saved"))
+        audit = Audit(
+            self._registered_key, scope="log" if agent is None else f"agent {agent}", agent=agent, checkpoints=held
+        )
+        for size, message in bad:
+            audit.gap("bad-checkpoint", f"stored checkpoint does not verify: {message}", size=size)
+        if since_checkpoint is not None and saved.size == 0 and saved.root != EMPTY_ROOT:
+            audit.gap("forked-checkpoint", "saved checkpoint of the empty tree has a wrong root", size=0)
+        for index, data, sig, leaf in self._storage.raw_entries():
+            audit.feed(index, data, sig, leaf)
+        report = audit.finish(latest)
+        if agent is not None and agent not in {r.address for r in self.registrations()}:
+            audit.gap("unknown-key", f"{agent} is not registered with this ledger", author=agent)
+        return report
+
+    def _registered_key(self, address: str) -> PublicKey | None:
+        found = self._storage.registration(address)
+        return None if found is None else PublicKey(found.public_key)
+
+    def verify_entry(self, ref: int | str) -> EntryVerification:
+        """Check one entry: its signature, its links in the author's chain, its inclusion.
+
+        Raises:
+            NotFound: no such entry.
+        """
+        stored = self.get(ref)
+        entry = stored.entry
+        registered = self._storage.registration(entry.author)
+        signature_valid = registered is not None and entry.verify(PublicKey(registered.public_key))
+        problems = [] if signature_valid else ["signature does not verify"]
+        chain_intact = True
+        if entry.seq > 0:
+            before = self._storage.by_seq(entry.author, entry.seq - 1)
+            if before is None or before.entry.id != entry.prev:
+                chain_intact = False
+                problems.append(f"prev does not match seq {entry.seq - 1}")
+        after = self._storage.by_seq(entry.author, entry.seq + 1)
+        if after is not None and after.entry.prev != entry.id:
+            chain_intact = False
+            problems.append(f"seq {entry.seq + 1} does not cite this entry")
+        note = self.checkpoint()
+        checkpoint, _ = Checkpoint.open(note, self.vkey)
+        proof: InclusionProof | None = None
+        included = False
+        if stored.index < checkpoint.size:
+            proof = self.prove_inclusion(stored.index, checkpoint.size)
+            try:
+                if proof.leaf_hash != entry.leaf:
+                    raise VerificationError("stored leaf differs from the entry's hash")
+                proof.verify(checkpoint.root)
+                included = True
+            except VerificationError as exc:
+                problems.append(f"not included: {exc.message}")
+        else:
+            problems.append("entry is beyond the latest checkpoint")
+        return EntryVerification(
+            index=stored.index,
+            id=entry.id,
+            author=entry.author,
+            signature_valid=signature_valid,
+            chain_intact=chain_intact,
+            included=included,
+            proof=proof,
+            checkpoint=note,
+            detail="; ".join(problems) or "signature valid, chain intact, included",
+        )
+
+
+def _registration(key: PublicKey, role: str, name: str | None) -> dict[str, Any]:
+    fields: dict[str, Any] = {"subject": key.address, "public_key": key.b64, "role": role}
+    if name is not None:
+        fields["name"] = name
+    return fields

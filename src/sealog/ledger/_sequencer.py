@@ -1,0 +1,322 @@
+"""The write path: verify, check chains, assign indices, extend the tree, commit — in groups.
+
+Every append goes through :meth:`Sequencer.submit`. A submission (one entry or a batch) is first
+checked in the caller's own thread — schema and signature, the costly part, so concurrent callers
+verify in parallel — then queued. Whoever holds the commit lock takes the whole queue as one
+group: under the storage's write lock it checks each submission's chains against the committed
+heads, assigns indices, extends the tree, signs one checkpoint and writes everything in one
+transaction (group commit: one fsync for the group). A submission is all-or-nothing; a refused
+one does not affect the others in its group. A receipt is handed back only after the commit.
+
+Several processes may share one SQLite file: inside the write lock the sequencer compares the
+stored size with what it last saw and reloads its view when another writer moved the log.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sealog.crypto import PublicKey, SigningKey
+from sealog.errors import EntryRejected, Error, StorageError
+from sealog.ledger._merkle import CompactRange
+from sealog.ledger.checkpoint import Checkpoint
+from sealog.ledger.entry import SignedEntry, check_schema
+from sealog.ledger.storage import Batch, Registration, Storage
+
+__all__ = ["MAX_BATCH", "Receipt", "Sequencer"]
+
+MAX_BATCH = 10_000
+"""Most entries one submission may carry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Proof of acceptance, returned once the entry is durable."""
+
+    index: int
+    """The entry's leaf index in the log."""
+    id: str
+    """The entry id (its leaf hash, hex)."""
+    tree_size: int
+    """Size of the tree in the checkpoint below (> index)."""
+    checkpoint: str
+    """The log-signed checkpoint note committing to a tree that includes the entry."""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "index": self.index,
+            "id": self.id,
+            "tree_size": self.tree_size,
+            "checkpoint": self.checkpoint,
+        }
+
+
+class _Pending:
+    __slots__ = ("entries", "error", "event", "receipts")
+
+    def __init__(self, entries: list[SignedEntry]) -> None:
+        self.entries = entries
+        self.event = threading.Event()
+        self.receipts: list[Receipt] = []
+        self.error: Error | None = None
+
+    def fail(self, error: Error) -> None:
+        self.error = error
+        self.event.set()
+
+
+def _at(position: int, total: int, exc: EntryRejected) -> EntryRejected:
+    """Name the entry's place in a batch in the error."""
+    if total == 1:
+        return exc
+    return EntryRejected(f"entry {position} of {total}: {exc.message}", code=exc.code)
+
+
+class Sequencer:
+    """Serializes appends to one log."""
+
+    def __init__(self, storage: Storage, log_key: SigningKey, origin: str) -> None:
+        """Sequence appends to ``storage``, signing checkpoints as ``origin`` with ``log_key``."""
+        self._storage = storage
+        self._log_key = log_key
+        self._origin = origin
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self._tree: CompactRange | None = None
+        self._heads: dict[str, tuple[int, bytes]] = {}
+        self._keys: dict[str, Registration] = {}
+
+    # -- lookups shared with the ledger -------------------------------------------------------
+
+    def registration(self, address: str) -> Registration | None:
+        """The registry record of ``address`` (cached; registrations never change)."""
+        found = self._keys.get(address)
+        if found is None:
+            found = self._storage.registration(address)
+            if found is not None:
+                self._keys[address] = found
+        return found
+
+    def head(self, author: str) -> tuple[int, bytes] | None:
+        """The author's committed head (seq, id)."""
+        if author in self._heads:
+            return self._heads[author]
+        return self._storage.head(author)
+
+    # -- the write path -----------------------------------------------------------------------
+
+    def submit(self, entries: Sequence[SignedEntry]) -> list[Receipt]:
+        """Append ``entries`` atomically; return their receipts once durable.
+
+        Raises:
+            EntryRejected: an entry is malformed, badly signed, off its chain or by an
+                unregistered author; nothing of the submission was stored.
+            StorageError: the commit failed; nothing of the submission was stored.
+        """
+        if not entries:
+            raise EntryRejected("nothing to append: the batch is empty", code="empty-batch")
+        if len(entries) > MAX_BATCH:
+            raise EntryRejected(
+                f"a batch holds at most {MAX_BATCH} entries, got {len(entries)}", code="too-large"
+            )
+        self._preverify(entries)
+        pending = _Pending(list(entries))
+        with self._queue_lock:
+            self._queue.append(pending)
+        with self._commit_lock:
+            if not pending.event.is_set():
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit(group)
+        if pending.error is not None:
+            raise pending.error
+        return pending.receipts
+
+    def _preverify(self, entries: Sequence[SignedEntry]) -> None:
+        """Schema and signature of every entry; the keys may come from the batch itself."""
+        total = len(entries)
+        fresh: dict[str, PublicKey] = {}
+        for position, entry in enumerate(entries, 1):
+            try:
+                check_schema(entry.fields)
+                key = fresh.get(entry.author)
+                if key is None:
+                    known = self.registration(entry.author)
+                    if known is not None:
+                        key = PublicKey(known.public_key)
+                if entry.kind == "register":
+                    subject = PublicKey.from_b64(str(entry.fields["public_key"]))
+                    if entry.fields["role"] == "owner" and entry.author == subject.address:
+                        key = key or subject
+                    fresh[subject.address] = subject
+                if key is None:
+                    raise EntryRejected(
+                        f"author {entry.author} is not registered with this ledger",
+                        code="unknown-author",
+                    )
+                if not entry.verify(key):
+                    raise EntryRejected(
+                        f"signature of {entry.author} seq {entry.seq} does not verify",
+                        code="bad-signature",
+                    )
+            except EntryRejected as exc:
+                raise _at(position, total, exc) from exc
+
+    def _commit(self, group: list[_Pending]) -> None:
+        try:
+            with self._storage.writer() as txn:
+                size = txn.size()
+                tree = self._load_tree(size)
+                staged_heads: dict[str, tuple[int, bytes]] = {}
+                staged_keys: dict[str, Registration] = {}
+                accepted: list[_Pending] = []
+                for pending in group:
+                    try:
+                        heads, keys = self._check(pending.entries, staged_heads, staged_keys, size)
+                    except EntryRejected as exc:
+                        pending.fail(exc)
+                        continue
+                    staged_heads.update(heads)
+                    staged_keys.update(keys)
+                    accepted.append(pending)
+                    size += len(pending.entries)
+                if not accepted:
+                    return
+                first = tree.size
+                nodes: list[tuple[int, int, bytes]] = []
+                for pending in accepted:
+                    for entry in pending.entries:
+                        nodes.extend(n for n in tree.append(entry.leaf) if n[0] > 0)
+                note = Checkpoint(self._origin, tree.size, tree.root()).sign(self._log_key)
+                text = note.render()
+                txn.write(
+                    Batch(
+                        first_index=first,
+                        entries=[e for p in accepted for e in p.entries],
+                        nodes=nodes,
+                        registrations=list(staged_keys.values()),
+                        checkpoint_size=tree.size,
+                        checkpoint_note=text,
+                    )
+                )
+        except BaseException as exc:
+            self._tree = None
+            self._heads.clear()
+            error = exc if isinstance(exc, Error) else StorageError(f"commit failed: {exc}")
+            for pending in group:
+                if not pending.event.is_set():
+                    pending.fail(error)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self._heads.update(staged_heads)
+        self._keys.update(staged_keys)
+        index = first
+        for pending in accepted:
+            for entry in pending.entries:
+                pending.receipts.append(Receipt(index, entry.id, tree.size, text))
+                index += 1
+            pending.event.set()
+
+    def _load_tree(self, size: int) -> CompactRange:
+        """The frontier at ``size``; reload everything if another writer moved the log."""
+        if self._tree is not None and self._tree.size == size:
+            return self._tree
+        self._heads.clear()
+        wanted = CompactRange.nodes_for(size)
+        found = self._storage.read_nodes(wanted)
+        if len(found) != len(wanted):
+            raise StorageError(f"tree nodes for size {size} are missing: the ledger is damaged")
+        self._tree = CompactRange(size, [found[n] for n in wanted])
+        return self._tree
+
+    def _check(
+        self,
+        entries: list[SignedEntry],
+        staged_heads: dict[str, tuple[int, bytes]],
+        staged_keys: dict[str, Registration],
+        first_index: int,
+    ) -> tuple[dict[str, tuple[int, bytes]], dict[str, Registration]]:
+        """Chain and registry rules for one submission, against committed + staged state."""
+        heads: dict[str, tuple[int, bytes]] = {}
+        keys: dict[str, Registration] = {}
+        total = len(entries)
+        for position, entry in enumerate(entries, 1):
+            try:
+                author = entry.author
+                if (
+                    author not in keys
+                    and author not in staged_keys
+                    and self.registration(author) is None
+                    and not _self_registration(entry)
+                ):
+                    raise EntryRejected(f"author {author} is not registered", code="unknown-author")
+                head = heads.get(author) or staged_heads.get(author) or self.head(author)
+                _check_link(entry, head)
+                heads[author] = (entry.seq, entry.leaf)
+                if entry.kind == "register":
+                    reg = self._registration_of(entry, first_index + position - 1, keys, staged_keys)
+                    keys[reg.address] = reg
+            except EntryRejected as exc:
+                raise _at(position, total, exc) from exc
+        return heads, keys
+
+    def _registration_of(
+        self,
+        entry: SignedEntry,
+        index: int,
+        keys: dict[str, Registration],
+        staged_keys: dict[str, Registration],
+    ) -> Registration:
+        fields = entry.fields
+        subject = str(fields["subject"])
+        if subject in keys or subject in staged_keys or self.registration(subject) is not None:
+            raise EntryRejected(f"{subject} is already registered", code="already-registered")
+        role = str(fields["role"])
+        if role == "owner":
+            if entry.author != subject:
+                raise EntryRejected("an owner registers itself", code="not-allowed")
+            owner = None
+        else:
+            sponsor = keys.get(entry.author) or staged_keys.get(entry.author)
+            sponsor = sponsor or self.registration(entry.author)
+            if sponsor is None or sponsor.role != "owner":
+                raise EntryRejected("only a registered owner registers agents", code="not-allowed")
+            owner = entry.author
+        name = fields.get("name")
+        return Registration(
+            address=subject,
+            public_key=PublicKey.from_b64(str(fields["public_key"])).raw,
+            role=role,
+            owner=owner,
+            name=None if name is None else str(name),
+            index=index,
+            time=entry.time,
+        )
+
+
+def _self_registration(entry: SignedEntry) -> bool:
+    return entry.kind == "register" and entry.fields.get("subject") == entry.author
+
+
+def _check_link(entry: SignedEntry, head: tuple[int, bytes] | None) -> None:
+    expected = 0 if head is None else head[0] + 1
+    if entry.seq < expected:
+        raise EntryRejected(
+            f"{entry.author} seq {entry.seq} is already in the log (next is {expected}): a replay",
+            code="replayed-seq",
+        )
+    if entry.seq > expected:
+        raise EntryRejected(
+            f"{entry.author} seq {entry.seq} skips ahead (next is {expected})", code="skipped-seq"
+        )
+    want = None if head is None else head[1].hex()
+    if entry.prev != want:
+        raise EntryRejected(
+            f"{entry.author} seq {entry.seq} cites prev {entry.prev}, but the chain head is {want}",
+            code="bad-chain",
+        )

@@ -1,0 +1,266 @@
+"""Evidence bundles: everything an outsider needs to verify entries offline (spec §7).
+
+A bundle is one JSON document::
+
+    {
+      "format": "sealog-bundle/v1",
+      "log": {"origin": "...", "vkey": "<C2SP verifier key of the log>"},
+      "checkpoint": "<log-signed checkpoint note>",
+      "scope": {"full": true|false, "agent": addr|null, "since": time|null, "until": time|null},
+      "keys": [{"address", "public_key", "role", "owner", "name"}],
+      "entries": [{"index", "entry": base64(E), "sig": base64(S), "proof": [hex, ...]}]
+    }
+
+A *full* bundle holds every entry below the checkpoint's size, so the verifier recomputes the
+root and can prove completeness; a *partial* one (an agent's entries, a time range) carries an
+inclusion proof per entry instead. Verifiers should pin the log's key (``log_vkey``); a bundle
+checked only against the key it carries proves integrity, not who ran the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sealog.crypto import PublicKey
+from sealog.errors import Error, FormatError, UsageError, VerificationError
+from sealog.ledger._ledger import Ledger
+from sealog.ledger._merkle import leaf_hash
+from sealog.ledger.checkpoint import Checkpoint
+from sealog.ledger.entry import format_time, parse_time
+from sealog.ledger.proofs import InclusionProof
+from sealog.ledger.verify import Audit, VerifyReport
+
+__all__ = ["BUNDLE_FORMAT", "MAX_BUNDLE_BYTES", "BundleSummary", "export_bundle", "verify_bundle"]
+
+BUNDLE_FORMAT = "sealog-bundle/v1"
+MAX_BUNDLE_BYTES = 2 << 30
+"""Largest bundle file read (2 GiB)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BundleSummary:
+    """What an export wrote."""
+
+    path: Path
+    entries: int
+    tree_size: int
+    full: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"path": str(self.path), "entries": self.entries, "tree_size": self.tree_size, "full": self.full}
+
+
+def _time_filter(text: str | None, what: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--{what} {text!r} is not an ISO 8601 date or time") from exc
+    if moment.tzinfo is None:
+        raise UsageError(f"--{what} {text!r} needs a timezone (e.g. 2026-11-21T00:00:00Z)")
+    return moment
+
+
+def export_bundle(
+    ledger: Ledger,
+    out: Path,
+    *,
+    agent: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> BundleSummary:
+    """Write a bundle of the ledger (or an agent's or a time range's part of it) to ``out``.
+
+    The file is written to a temporary name and renamed, so a crash never leaves half a bundle.
+
+    Raises:
+        UsageError: a bad time filter.
+        NotFound: ``agent`` is not registered.
+    """
+    start, stop = _time_filter(since, "since"), _time_filter(until, "until")
+    if agent is not None:
+        ledger.agent(agent)
+    note = ledger.checkpoint()
+    checkpoint, _ = Checkpoint.open(note, ledger.vkey)
+    full = agent is None and start is None and stop is None
+
+    def selected() -> Iterator[dict[str, Any]]:
+        for stored in ledger.entries(agent=agent, end=checkpoint.size):
+            entry = stored.entry
+            if start or stop:
+                when = parse_time(entry.time)
+                if (start and when < start) or (stop and when > stop):
+                    continue
+            item: dict[str, Any] = {
+                "index": stored.index,
+                "entry": base64.b64encode(entry.data).decode(),
+                "sig": base64.b64encode(entry.signature).decode(),
+            }
+            if not full:
+                proof = ledger.prove_inclusion(stored.index, checkpoint.size)
+                item["proof"] = [h.hex() for h in proof.hashes]
+            authors.add(entry.author)
+            yield item
+
+    authors: set[str] = set()
+    items = list(selected())
+    keys = []
+    for reg in ledger.registrations():
+        if full or reg.address in authors:
+            keys.append(
+                {
+                    "address": reg.address,
+                    "public_key": base64.b64encode(reg.public_key).decode(),
+                    "role": reg.role,
+                    "owner": reg.owner,
+                    "name": reg.name,
+                }
+            )
+    bundle = {
+        "format": BUNDLE_FORMAT,
+        "log": {"origin": ledger.origin, "vkey": ledger.vkey},
+        "checkpoint": note,
+        "scope": {
+            "full": full,
+            "agent": agent,
+            "since": None if start is None else format_time(start),
+            "until": None if stop is None else format_time(stop),
+        },
+        "keys": keys,
+        "entries": items,
+    }
+    _atomic_write(out, json.dumps(bundle, indent=1).encode())
+    return BundleSummary(out, len(items), checkpoint.size, full)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    folder = path.parent if str(path.parent) else Path()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"cannot write to {folder}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        Path(tmp).replace(path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def load_bundle(path: Path) -> dict[str, Any]:
+    """Read and parse a bundle file.
+
+    Raises:
+        FormatError: unreadable, too large, not JSON, or not a sealog bundle.
+    """
+    try:
+        if path.is_dir():
+            raise FormatError(f"{path} is a directory, not a bundle file")
+        if path.stat().st_size > MAX_BUNDLE_BYTES:
+            raise FormatError(f"{path} is larger than the 2 GiB bundle limit")
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise FormatError(f"no bundle file at {path}") from exc
+    except OSError as exc:
+        raise FormatError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FormatError(f"{path} is not a sealog bundle (not JSON)") from exc
+    if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
+        raise FormatError(f"{path} is not a sealog bundle (format is not {BUNDLE_FORMAT})")
+    return data
+
+
+def _b64(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise FormatError(f"{what} must be base64 text")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise FormatError(f"{what} is not valid base64") from exc
+
+
+def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> VerifyReport:
+    """Verify a parsed bundle offline.
+
+    Args:
+        bundle: the parsed document (see :func:`load_bundle`).
+        log_vkey: the log key to trust; None trusts the key the bundle carries, which the
+            report's scope then says.
+
+    Raises:
+        FormatError: the bundle's structure is malformed beyond reporting entry by entry.
+    """
+    log = bundle.get("log")
+    if not isinstance(log, dict) or not isinstance(log.get("vkey"), str):
+        raise FormatError("bundle lacks the log's verifier key")
+    pinned = log_vkey is not None
+    vkey = log_vkey if log_vkey is not None else str(log["vkey"])
+    scope = bundle.get("scope")
+    entries = bundle.get("entries")
+    keys = bundle.get("keys")
+    if not isinstance(scope, dict) or not isinstance(entries, list) or not isinstance(keys, list):
+        raise FormatError("bundle lacks scope, keys or entries")
+    full = scope.get("full") is True
+    key_map: dict[str, PublicKey] = {}
+    for item in keys:
+        if not isinstance(item, dict):
+            raise FormatError("bundle key is not an object")
+        key = PublicKey(_b64(item.get("public_key"), "key"))
+        if key.address != item.get("address"):
+            raise FormatError(f"bundle key for {item.get('address')} does not hash to that address")
+        key_map[key.address] = key
+    label = "bundle (full)" if full else "bundle (partial)"
+    audit = Audit(key_map.get, scope=label + ("" if pinned else ", log key not pinned"), partial=not full)
+    try:
+        checkpoint, _ = Checkpoint.open(str(bundle.get("checkpoint")), vkey)
+    except (FormatError, VerificationError) as exc:
+        audit.gap("bad-checkpoint", f"checkpoint does not verify: {exc.message}")
+        return audit.finish(None)
+    if full:
+        audit = Audit(
+            key_map.get,
+            scope=audit.report.scope,
+            checkpoints=[(checkpoint.size, checkpoint.root, "log")],
+        )
+    for position, item in enumerate(entries):
+        try:
+            index, data, sig = _bundle_entry(item, position)
+        except FormatError as exc:
+            audit.gap("altered", exc.message, index=position)
+            continue
+        if not full:
+            _check_proof(audit, item, index, sig + data, checkpoint)
+        audit.feed(index, data, sig)
+    return audit.finish(checkpoint)
+
+
+def _bundle_entry(item: Any, position: int) -> tuple[int, bytes, bytes]:
+    if not isinstance(item, dict) or type(item.get("index")) is not int:
+        raise FormatError(f"bundle entry {position} lacks an integer index")
+    return int(item["index"]), _b64(item.get("entry"), "entry"), _b64(item.get("sig"), "sig")
+
+
+def _check_proof(audit: Audit, item: dict[str, Any], index: int, leaf: bytes, checkpoint: Checkpoint) -> None:
+    try:
+        proof = InclusionProof.from_dict(
+            {"index": index, "tree_size": checkpoint.size, "leaf_hash": leaf_hash(leaf).hex(), "hashes": item.get("proof")}
+        )
+        proof.verify(checkpoint.root)
+    except Error as exc:
+        audit.gap("altered", f"not included in the checkpoint: {exc.message}", index=index)

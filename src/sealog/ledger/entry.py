@@ -1,0 +1,253 @@
+"""Entries: author-signed statements, the leaves of the log (spec §4).
+
+An entry is a canonical JSON object ``E`` with the common fields
+
+    v        1 (the format version)
+    kind     what the statement is: "register", "action", … (lowercase, ≤ 32 chars)
+    author   the signer's address
+    seq      the author's sequence number, from 0 with no gaps
+    prev     the id of the author's previous entry, or null at seq 0
+    time     when the author made it, RFC 3339 UTC with microseconds ("…T14:29:14.123456Z")
+
+plus the fields of its kind. The author signs ``"sealog/entry/v1/<kind>\\n" ‖ E``; the leaf
+bytes are ``S ‖ E`` (the 64-byte signature, then E) and the entry's *id* is the leaf hash
+SHA-256(0x00 ‖ S ‖ E) in hex, which the next entry's ``prev`` cites.
+
+Verifiers accept any kind and any extra field (the format grows without breaking them); the
+ledger refuses, on append, kinds it does not know and known kinds with ill-typed fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sealog.canonical import canonicalize, parse_canonical
+from sealog.content import is_content_hash
+from sealog.crypto import PublicKey, SigningKey, entry_signing_prefix, is_address
+from sealog.errors import CanonicalError, EntryRejected, FormatError
+from sealog.ledger._merkle import leaf_hash
+
+__all__ = [
+    "ENTRY_VERSION",
+    "KNOWN_KINDS",
+    "MAX_ENTRY_BYTES",
+    "SignedEntry",
+    "check_schema",
+    "format_time",
+    "parse_time",
+    "sign_entry",
+]
+
+ENTRY_VERSION: Final = 1
+MAX_ENTRY_BYTES: Final = 64 * 1024
+"""Largest canonical entry accepted, in bytes. Content belongs with its owner, not in the log."""
+
+SIGNATURE_BYTES: Final = 64
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+_HEX_ID = re.compile(r"^[0-9a-f]{64}$")
+_DECIMAL = re.compile(r"^-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,18})?$")
+_COMMON = ("v", "kind", "author", "seq", "prev", "time")
+
+
+def format_time(moment: datetime) -> str:
+    """Render an aware datetime as the entry time format (UTC, microseconds, 'Z')."""
+    if moment.tzinfo is None:
+        raise ValueError("entry times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse the entry time format; raise ``ValueError`` if it is not exactly that."""
+    if not _TIME.match(text):
+        raise ValueError(f"time {text!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    return datetime.fromisoformat(text)
+
+
+def _reject(code: str, message: str) -> EntryRejected:
+    return EntryRejected(message, code=code)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SignedEntry:
+    """An entry's canonical bytes, its signature and the parsed fields."""
+
+    data: bytes
+    """E: the canonical JSON bytes the author signed."""
+    signature: bytes
+    """S: the author's 64-byte Ed25519 signature."""
+    fields: Mapping[str, Any]
+    """E parsed (read-only by convention; the bytes are the truth)."""
+    leaf: bytes
+    """The RFC 9162 leaf hash SHA-256(0x00 ‖ S ‖ E)."""
+
+    @classmethod
+    def parse(cls, data: bytes, signature: bytes) -> SignedEntry:
+        """Parse E and S, checking the format but not the signature (see :meth:`verify`).
+
+        Raises:
+            EntryRejected: too large, not canonical, or the common fields are missing or
+                ill-typed (``code`` says which).
+        """
+        if len(data) > MAX_ENTRY_BYTES:
+            raise _reject(
+                "too-large", f"entry is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}"
+            )
+        if len(signature) != SIGNATURE_BYTES:
+            raise _reject("bad-signature", f"signature is {len(signature)} bytes, not 64")
+        try:
+            fields = parse_canonical(data)
+        except CanonicalError as exc:
+            raise _reject("not-canonical", f"entry is not canonical JSON: {exc.message}") from exc
+        if type(fields) is not dict:
+            raise _reject("bad-field", "an entry is a JSON object")
+        _check_common(fields)
+        return cls(data, signature, fields, leaf_hash(signature + data))
+
+    @property
+    def id(self) -> str:
+        """The entry id: the leaf hash in lowercase hex."""
+        return self.leaf.hex()
+
+    @property
+    def kind(self) -> str:
+        """What the statement is (``register``, ``action`` …)."""
+        return str(self.fields["kind"])
+
+    @property
+    def author(self) -> str:
+        """The signer's address."""
+        return str(self.fields["author"])
+
+    @property
+    def seq(self) -> int:
+        """The author's sequence number."""
+        return int(self.fields["seq"])
+
+    @property
+    def prev(self) -> str | None:
+        """The id of the author's previous entry (None at seq 0)."""
+        prev = self.fields["prev"]
+        return None if prev is None else str(prev)
+
+    @property
+    def time(self) -> str:
+        """The author's timestamp, as signed."""
+        return str(self.fields["time"])
+
+    @property
+    def leaf_bytes(self) -> bytes:
+        """The leaf: S ‖ E."""
+        return self.signature + self.data
+
+    def signed_message(self) -> bytes:
+        """What the author signed: the kind's domain line, then E."""
+        return entry_signing_prefix(self.kind) + self.data
+
+    def verify(self, key: PublicKey) -> bool:
+        """True if ``key`` is the author's key and its signature over this entry is valid."""
+        return key.address == self.author and key.verify(self.signed_message(), self.signature)
+
+
+def _check_common(fields: dict[str, Any]) -> None:
+    missing = [name for name in _COMMON if name not in fields]
+    if missing:
+        raise _reject("bad-field", f"entry lacks {', '.join(missing)}")
+    if fields["v"] != ENTRY_VERSION:
+        raise _reject("bad-version", f"entry format v{fields['v']!r} is not supported (v1 is)")
+    if type(fields["kind"]) is not str or not _KIND.match(fields["kind"]):
+        raise _reject("bad-field", "kind must be lowercase letters, digits and '_' (≤ 32)")
+    if type(fields["author"]) is not str or not is_address(fields["author"]):
+        raise _reject("bad-field", "author must be a sealog address (sl1 + 40 hex digits)")
+    seq, prev = fields["seq"], fields["prev"]
+    if type(seq) is not int or seq < 0:
+        raise _reject("bad-field", "seq must be a non-negative integer")
+    if seq == 0 and prev is not None:
+        raise _reject("bad-chain", "the first entry of an author (seq 0) has prev null")
+    if seq > 0 and (type(prev) is not str or not _HEX_ID.match(prev)):
+        raise _reject("bad-chain", "prev must be the 64-hex id of the author's previous entry")
+    try:
+        parse_time(fields["time"] if type(fields["time"]) is str else repr(fields["time"]))
+    except ValueError as exc:
+        raise _reject("bad-field", str(exc)) from exc
+
+
+def _text(fields: Mapping[str, Any], name: str, limit: int, *, required: bool) -> None:
+    value = fields.get(name)
+    if value is None:
+        if required:
+            raise _reject("bad-field", f"{name} is required")
+        return
+    if type(value) is not str or not 0 < len(value) <= limit:
+        raise _reject("bad-field", f"{name} must be a non-empty string of at most {limit} chars")
+
+
+def _check_action(fields: Mapping[str, Any]) -> None:
+    _text(fields, "action", 256, required=True)
+    _text(fields, "target", 2048, required=False)
+    for name in ("run_id", "session_id", "tool_call_id", "decision", "policy_version"):
+        _text(fields, name, 256, required=False)
+    if fields.get("content_hash") is not None and not is_content_hash(fields["content_hash"]):
+        raise _reject("bad-field", "content_hash must be 'sha256:' + 64 lowercase hex digits")
+    if type(fields.get("metadata", {})) is not dict:
+        raise _reject("bad-field", "metadata must be a JSON object")
+    cost = fields.get("cost")
+    if cost is not None and (type(cost) is not str or not _DECIMAL.match(cost)):
+        raise _reject("bad-field", "cost must be a decimal string such as '0.0042'")
+    sources = fields.get("sources", [])
+    if type(sources) is not list or not all(is_content_hash(s) for s in sources):
+        raise _reject("bad-field", "sources must be a list of content hashes")
+
+
+def _check_register(fields: Mapping[str, Any]) -> None:
+    subject, public_key = fields.get("subject"), fields.get("public_key")
+    if type(subject) is not str or not is_address(subject):
+        raise _reject("bad-field", "subject must be the registered key's address")
+    if type(public_key) is not str:
+        raise _reject("bad-field", "public_key must be base64 of a 32-byte Ed25519 key")
+    try:
+        key = PublicKey.from_b64(public_key)
+    except FormatError as exc:
+        raise _reject("bad-field", "public_key must be base64 of a 32-byte Ed25519 key") from exc
+    if key.address != subject:
+        raise _reject("bad-field", "subject is not the address of public_key")
+    if fields.get("role") not in ("owner", "agent"):
+        raise _reject("bad-field", "role must be 'owner' or 'agent'")
+    _text(fields, "name", 128, required=False)
+
+
+_SCHEMAS = {"action": _check_action, "register": _check_register}
+KNOWN_KINDS: Final = frozenset(_SCHEMAS)
+
+
+def check_schema(fields: Mapping[str, Any]) -> None:
+    """Check the kind-specific fields of an entry the ledger is asked to store.
+
+    Raises:
+        EntryRejected: an unknown kind (code ``unknown-kind``) or an ill-typed field.
+    """
+    check = _SCHEMAS.get(str(fields["kind"]))
+    if check is None:
+        raise _reject("unknown-kind", f"this ledger does not accept entries of kind {fields['kind']!r}")
+    check(fields)
+
+
+def sign_entry(key: SigningKey, fields: Mapping[str, Any]) -> SignedEntry:
+    """Canonicalize ``fields`` (common fields included) and sign them as ``key``.
+
+    Raises:
+        EntryRejected: the fields break the format (too large, not canonical, ill-typed).
+    """
+    try:
+        data = canonicalize(dict(fields))
+    except CanonicalError as exc:
+        raise _reject("not-canonical", exc.message) from exc
+    kind = str(fields.get("kind", ""))
+    if not _KIND.match(kind):
+        raise _reject("bad-field", "kind must be lowercase letters, digits and '_' (≤ 32)")
+    signature = key.sign(entry_signing_prefix(kind) + data)
+    return SignedEntry.parse(data, signature)

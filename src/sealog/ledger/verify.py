@@ -1,0 +1,402 @@
+"""Verification: what an auditor runs, trusting no one (spec §8).
+
+:class:`Audit` reads entries as stored bytes, in index order, once, and answers two separate
+questions (DESIGN §3):
+
+* **intact** — nothing was altered: every entry parses, is canonical and carries a valid
+  signature by its author; every author's chain links (``prev`` = id of seq−1); the tree
+  recomputed from the stored bytes has the root of every signed checkpoint held.
+* **complete** — nothing is missing: no index is skipped, no author's sequence has a hole, and
+  the log is not shorter than any checkpoint it signed (no truncated tail).
+
+Each problem is a :class:`Gap` naming its kind, index, author and sequence number where they are
+known. The audit fails closed: an unknown key, an unparsable entry or a missing checkpoint is a
+gap, never a pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sealog.crypto import PublicKey
+from sealog.errors import EntryRejected, FormatError
+from sealog.ledger._merkle import CompactRange, leaf_hash
+from sealog.ledger.checkpoint import Checkpoint
+from sealog.ledger.entry import SignedEntry
+
+__all__ = ["GAP_KINDS", "Audit", "Gap", "VerifyReport"]
+
+GAP_KINDS = (
+    "altered",
+    "missing",
+    "reordered",
+    "duplicated",
+    "broken-link",
+    "unknown-key",
+    "root-mismatch",
+    "forked-checkpoint",
+    "bad-checkpoint",
+    "truncated-tail",
+    "beyond-checkpoint",
+)
+"""Every kind of gap a verification can report (spec §8.3)."""
+
+_INTEGRITY = {
+    "altered",
+    "reordered",
+    "duplicated",
+    "broken-link",
+    "unknown-key",
+    "root-mismatch",
+    "forked-checkpoint",
+    "bad-checkpoint",
+    "beyond-checkpoint",
+}
+_COMPLETENESS = {"missing", "truncated-tail"}
+_ENTRY_LEVEL = {"altered", "missing", "reordered", "duplicated", "broken-link", "unknown-key"}
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """One problem found, located as precisely as the evidence allows."""
+
+    kind: str
+    detail: str
+    index: int | None = None
+    author: str | None = None
+    seq: int | None = None
+    size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form without empty locators."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """The answer of a verification."""
+
+    scope: str
+    total_entries: int = 0
+    tree_size: int | None = None
+    authors: int = 0
+    signatures_checked: int = 0
+    checkpoints_checked: int = 0
+    consistent_with_saved: bool | None = None
+    gaps: list[Gap] = field(default_factory=list)
+
+    @property
+    def chain_intact(self) -> bool:
+        """Nothing altered, reordered, duplicated or forked."""
+        return not any(g.kind in _INTEGRITY for g in self.gaps)
+
+    @property
+    def complete(self) -> bool:
+        """Nothing missing from any author's chain, no truncated tail."""
+        return not any(g.kind in _COMPLETENESS for g in self.gaps)
+
+    @property
+    def ok(self) -> bool:
+        """Intact and complete: the only passing verdict."""
+        return not self.gaps
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the CLI's ``--json``)."""
+        return {
+            "ok": self.ok,
+            "scope": self.scope,
+            "total_entries": self.total_entries,
+            "tree_size": self.tree_size,
+            "authors": self.authors,
+            "signatures_checked": self.signatures_checked,
+            "checkpoints_checked": self.checkpoints_checked,
+            "chain_intact": self.chain_intact,
+            "complete": self.complete,
+            "consistent_with_saved": self.consistent_with_saved,
+            "gaps": [g.to_dict() for g in self.gaps],
+        }
+
+
+class _Chain:
+    __slots__ = ("absent", "last_bad", "last_id", "next_seq")
+
+    def __init__(self) -> None:
+        self.next_seq = 0
+        self.last_id: str | None = None
+        self.last_bad = False
+        self.absent: list[list[int]] = []
+
+
+class Audit:
+    """A single streaming pass over a log's stored rows.
+
+    Feed rows with :meth:`feed` in index order, then call :meth:`finish` with the checkpoint
+    to hold the log to. ``keys`` resolves an address to its public key (a registry, a bundle's
+    key list); keys are self-certifying, since an address is the hash of its key.
+    """
+
+    def __init__(
+        self,
+        keys: Callable[[str], PublicKey | None],
+        *,
+        scope: str,
+        agent: str | None = None,
+        checkpoints: Iterable[tuple[int, bytes, str]] = (),
+        max_gaps: int = 1000,
+        partial: bool = False,
+    ) -> None:
+        """Start an audit.
+
+        Args:
+            keys: address → public key, or None when unknown.
+            scope: what is being verified, for the report.
+            agent: check signatures and chains of this author only (the tree is always whole).
+            checkpoints: (tree size, root hash, source) of signed checkpoints to hold the log
+                to, compared when the recomputed tree reaches each size; ``source`` is
+                ``"log"`` for the log's own, ``"saved"`` for one the verifier kept.
+            max_gaps: stop recording gaps past this many (the verdict is already a failure).
+            partial: the rows are a selection (an agent's or a time range's entries, each
+                proven by inclusion proof instead): indices may skip, the tree is not
+                recomputed, and each author's chain is checked from its first entry present.
+        """
+        self._partial = partial
+        self.report = VerifyReport(scope=scope)
+        self._keys = keys
+        self._key_cache: dict[str, PublicKey | None] = {}
+        self._agent = agent
+        self._tree = CompactRange()
+        self._tree_whole = True
+        self._next_index = 0
+        self._chains: dict[str, _Chain] = {}
+        self._roots: dict[int, list[tuple[bytes, str]]] = {}
+        for size, root, source in checkpoints:
+            self._roots.setdefault(size, []).append((root, source))
+        self._has_saved = any(source == "saved" for held in self._roots.values() for _, source in held)
+        self._max_gaps = max_gaps
+        self._first_bad_size: int | None = None
+        self._last_good_size = 0
+
+    def gap(self, kind: str, detail: str, **where: Any) -> None:
+        """Record a problem."""
+        if len(self.report.gaps) < self._max_gaps:
+            self.report.gaps.append(Gap(kind, detail, **where))
+
+    def _key(self, address: str) -> PublicKey | None:
+        if address not in self._key_cache:
+            self._key_cache[address] = self._keys(address)
+        return self._key_cache[address]
+
+    def feed(self, index: int, data: bytes, signature: bytes, stored_leaf: bytes | None = None) -> None:
+        """Check one stored row.
+
+        Args:
+            index: the row's leaf index as stored.
+            data: E as stored.
+            signature: S as stored.
+            stored_leaf: the leaf hash stored beside the row, if the store keeps one; a
+                mismatch locates an edit to E or S that left the index alone.
+        """
+        if self._partial:
+            self._tree_whole = False
+        elif index != self._next_index:
+            if index > self._next_index:
+                self.gap(
+                    "missing",
+                    f"indices {self._next_index}..{index - 1} are absent",
+                    index=self._next_index,
+                )
+            else:
+                self.gap("duplicated", f"index {index} appears again", index=index)
+            self._tree_whole = False
+        self._next_index = index + 1
+        self.report.total_entries += 1
+        leaf = leaf_hash(signature + data)
+        if self._tree_whole:
+            self._tree.append(leaf)
+            self._hold_to_checkpoint()
+        try:
+            entry = SignedEntry.parse(data, signature)
+        except EntryRejected as exc:
+            author, seq = _loose_locator(data)
+            self.gap("altered", f"entry is unreadable: {exc.message}", index=index, author=author, seq=seq)
+            if author is not None and seq is not None:
+                self._link(author, seq, None, None, index, bad=True)
+            return
+        author = entry.author
+        if self._agent is not None and author != self._agent:
+            return
+        bad = False
+        if stored_leaf is not None and stored_leaf != leaf:
+            self.gap("altered", "entry bytes do not hash to the stored leaf", index=index, author=author, seq=entry.seq)
+            bad = True
+        key = self._key(author)
+        if key is None and entry.kind == "register" and entry.fields.get("subject") == author:
+            key = _embedded_key(entry)
+        if key is None:
+            self.gap("unknown-key", "no public key is known for the author", index=index, author=author, seq=entry.seq)
+            bad = True
+        else:
+            self.report.signatures_checked += 1
+            if not entry.verify(key):
+                if not bad:
+                    self.gap("altered", "signature does not verify", index=index, author=author, seq=entry.seq)
+                bad = True
+        if not bad and entry.kind == "register":
+            learned = _embedded_key(entry)
+            if learned is not None:
+                self._key_cache.setdefault(learned.address, learned)
+        self._link(author, entry.seq, entry.prev, entry.id, index, bad=bad)
+
+    def _link(self, author: str, seq: int, prev: str | None, entry_id: str | None, index: int, *, bad: bool) -> None:
+        chain = self._chains.get(author)
+        if chain is None:
+            chain = self._chains[author] = _Chain()
+            if self._partial:
+                chain.next_seq = seq
+                chain.last_bad = True
+        if seq == chain.next_seq:
+            if not bad and not chain.last_bad and prev != chain.last_id:
+                self.gap(
+                    "broken-link",
+                    f"prev cites {prev}, but seq {seq - 1} has id {chain.last_id}",
+                    index=index,
+                    author=author,
+                    seq=seq,
+                )
+            chain.next_seq = seq + 1
+        elif seq > chain.next_seq:
+            chain.absent.append([chain.next_seq, seq - 1])
+            chain.next_seq = seq + 1
+        else:
+            for span in chain.absent:
+                if span[0] <= seq <= span[1]:
+                    self.gap("reordered", "entry appears after a later one of its author", index=index, author=author, seq=seq)
+                    self._carve(chain, span, seq)
+                    break
+            else:
+                self.gap("duplicated", f"seq {seq} of this author appeared before", index=index, author=author, seq=seq)
+            return
+        chain.last_id = entry_id
+        chain.last_bad = bad
+
+    @staticmethod
+    def _carve(chain: _Chain, span: list[int], seq: int) -> None:
+        chain.absent.remove(span)
+        if span[0] < seq:
+            chain.absent.append([span[0], seq - 1])
+        if seq < span[1]:
+            chain.absent.append([seq + 1, span[1]])
+
+    def _hold_to_checkpoint(self) -> None:
+        size = self._tree.size
+        held = self._roots.pop(size, None)
+        if held is None:
+            return
+        mine = self._tree.root()
+        for root, source in held:
+            self.report.checkpoints_checked += 1
+            if root == mine:
+                if self._first_bad_size is None:
+                    self._last_good_size = size
+            elif source == "saved":
+                self.report.consistent_with_saved = False
+                self.gap(
+                    "forked-checkpoint",
+                    f"the log's tree at size {size} differs from the checkpoint you saved",
+                    size=size,
+                )
+            elif self._first_bad_size is None:
+                self._first_bad_size = size
+
+    def finish(self, checkpoint: Checkpoint | None) -> VerifyReport:
+        """Close the pass: missing sequence numbers, the root, the tail. Return the report.
+
+        Args:
+            checkpoint: the log-signed checkpoint to hold the log to (the latest one held);
+                None is itself a failure.
+        """
+        report = self.report
+        report.authors = len(self._chains)
+        for author, chain in self._chains.items():
+            for first, last in chain.absent:
+                span = f"seq {first}" if first == last else f"seqs {first}..{last}"
+                self.gap("missing", f"{span} of this author are absent", author=author, seq=first)
+        if checkpoint is None:
+            self.gap("bad-checkpoint", "no signed checkpoint to verify the log against")
+            return report
+        report.tree_size = checkpoint.size
+        if self._partial:
+            return report
+        stored = self._next_index
+        if stored < checkpoint.size:
+            self.gap(
+                "truncated-tail",
+                f"checkpoint commits to {checkpoint.size} entries, only {stored} are present",
+                index=stored,
+                size=checkpoint.size,
+            )
+        elif stored > checkpoint.size:
+            self.gap(
+                "beyond-checkpoint",
+                f"{stored - checkpoint.size} entries follow the last signed checkpoint",
+                index=checkpoint.size,
+                size=checkpoint.size,
+            )
+        for size, held in self._roots.items():
+            if any(source == "saved" for _, source in held) and size > stored:
+                report.consistent_with_saved = False
+                self.gap(
+                    "truncated-tail",
+                    f"a checkpoint you saved commits to {size} entries, only {stored} remain",
+                    index=stored,
+                    size=size,
+                )
+        if report.consistent_with_saved is None and self._has_saved:
+            report.consistent_with_saved = True
+        entry_level = any(g.kind in _ENTRY_LEVEL for g in report.gaps)
+        if self._first_bad_size is not None and not entry_level:
+            self.gap(
+                "forked-checkpoint",
+                f"the log signed a checkpoint at size {self._first_bad_size} whose root is not "
+                "the tree of its entries",
+                size=self._first_bad_size,
+            )
+        elif self._first_bad_size is not None:
+            self.gap(
+                "root-mismatch",
+                "recomputed tree differs from a signed checkpoint; the change lies in "
+                f"indices {self._last_good_size}..{self._first_bad_size - 1}",
+                index=self._last_good_size,
+                size=self._first_bad_size,
+            )
+        elif not self._tree_whole and stored >= checkpoint.size:
+            self.gap("root-mismatch", "indices are not contiguous, so the root cannot match", size=checkpoint.size)
+        return report
+
+
+def _embedded_key(entry: SignedEntry) -> PublicKey | None:
+    """The key a register entry introduces, if it is well formed and matches its subject."""
+    try:
+        key = PublicKey.from_b64(str(entry.fields.get("public_key")))
+    except FormatError:
+        return None
+    return key if key.address == entry.fields.get("subject") else None
+
+
+def _loose_locator(data: bytes) -> tuple[str | None, int | None]:
+    """Best-effort author and seq of an entry too damaged to parse strictly."""
+    try:
+        fields = json.loads(data)
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(fields, dict):
+        return None, None
+    author, seq = fields.get("author"), fields.get("seq")
+    return (
+        author if isinstance(author, str) else None,
+        seq if type(seq) is int else None,
+    )
+
