@@ -3,7 +3,7 @@
 Every failure a caller can meet is a :class:`Error`; catch that one class to catch them all.
 The tree splits *who* is at fault, so callers and the CLI can answer correctly:
 
-    Error
+Error:
     ├── UsageError              the API or CLI was called wrong (a bad argument, no ledger home)
     ├── InputError              data from outside is bad; nothing was stored
     │   ├── CanonicalError      bytes or values outside sealog's canonical JSON profile

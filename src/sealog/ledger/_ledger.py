@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from sealog.crypto import PublicKey, SigningKey
 from sealog.errors import (
@@ -110,11 +110,13 @@ class Ledger:
         """
         home = Home.init(Path(path), origin)
         ledger = cls.open(home.path)
-        ledger._seal_empty()
+        ledger._seal_empty()  # noqa: SLF001 - our own class
         return ledger
 
     @classmethod
-    def in_memory(cls, origin: str = "sealog.local/memory", log_key: SigningKey | None = None) -> Ledger:
+    def in_memory(
+        cls, origin: str = "sealog.local/memory", log_key: SigningKey | None = None
+    ) -> Ledger:
         """A throwaway ledger in memory (tests, demos)."""
         ledger = cls(SQLiteStorage(":memory:"), log_key or SigningKey.generate(), origin)
         ledger._seal_empty()
@@ -132,7 +134,7 @@ class Ledger:
         """Release the database."""
         self._storage.close()
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> Self:
         """Use as a context manager that closes the ledger."""
         return self
 
@@ -355,7 +357,9 @@ class Ledger:
         """
         size = self.size() if size is None else size
         if not 0 <= index < size <= self.size():
-            raise UsageError(f"no proof for entry {index} in a tree of {size} (log has {self.size()})")
+            raise UsageError(
+                f"no proof for entry {index} in a tree of {size} (log has {self.size()})"
+            )
         hashes = inclusion_proof(index, size, self._storage.read_nodes)
         leaf = self._storage.read_nodes([(0, index)])[(0, index)]
         return InclusionProof(index, size, leaf, tuple(hashes))
@@ -369,11 +373,15 @@ class Ledger:
         new = self.size() if new is None else new
         if not 0 < old <= new <= self.size():
             raise UsageError(f"no consistency proof from {old} to {new} (log has {self.size()})")
-        return ConsistencyProof(old, new, tuple(consistency_proof(old, new, self._storage.read_nodes)))
+        return ConsistencyProof(
+            old, new, tuple(consistency_proof(old, new, self._storage.read_nodes))
+        )
 
     # -- verifying ----------------------------------------------------------------------------
 
-    def verify(self, *, agent: str | None = None, since_checkpoint: str | None = None) -> VerifyReport:
+    def verify(
+        self, *, agent: str | None = None, since_checkpoint: str | None = None
+    ) -> VerifyReport:
         """Audit the whole stored log (see :mod:`sealog.ledger.verify`).
 
         Args:
@@ -401,12 +409,17 @@ class Ledger:
                 raise VerificationError(f"saved checkpoint is unreadable: {exc.message}") from exc
             held.append((saved.size, saved.root, "saved"))
         audit = Audit(
-            self._registered_key, scope="log" if agent is None else f"agent {agent}", agent=agent, checkpoints=held
+            self._registered_key,
+            scope="log" if agent is None else f"agent {agent}",
+            agent=agent,
+            checkpoints=held,
         )
         for size, message in bad:
             audit.gap("bad-checkpoint", f"stored checkpoint does not verify: {message}", size=size)
         if since_checkpoint is not None and saved.size == 0 and saved.root != EMPTY_ROOT:
-            audit.gap("forked-checkpoint", "saved checkpoint of the empty tree has a wrong root", size=0)
+            audit.gap(
+                "forked-checkpoint", "saved checkpoint of the empty tree has a wrong root", size=0
+            )
         for index, data, sig, leaf in self._storage.raw_entries():
             audit.feed(index, data, sig, leaf)
         report = audit.finish(latest)

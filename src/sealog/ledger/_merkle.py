@@ -110,7 +110,7 @@ class CompactRange:
 
 
 def perfect_nodes(start: int, end: int) -> list[Node]:
-    """Decompose ``[start, end)`` (start aligned to its subtree) into perfect subtrees, left first."""
+    """Split ``[start, end)`` into perfect subtrees, largest (leftmost) first."""
     out: list[Node] = []
     while start < end:
         n = end - start
@@ -227,7 +227,7 @@ def verify_inclusion(
         raise VerificationError("inclusion proof does not lead to the checkpoint root")
 
 
-def verify_consistency(
+def verify_consistency(  # noqa: C901, PLR0912 - RFC 9162 §2.1.4.2, step by step
     old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
 ) -> None:
     """Check a consistency proof (RFC 9162 §2.1.4.2).

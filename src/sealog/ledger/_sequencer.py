@@ -259,7 +259,9 @@ class Sequencer:
                 _check_link(entry, head)
                 heads[author] = (entry.seq, entry.leaf)
                 if entry.kind == "register":
-                    reg = self._registration_of(entry, first_index + position - 1, keys, staged_keys)
+                    reg = self._registration_of(
+                        entry, first_index + position - 1, keys, staged_keys
+                    )
                     keys[reg.address] = reg
             except EntryRejected as exc:
                 raise _at(position, total, exc) from exc

@@ -57,7 +57,12 @@ class BundleSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"path": str(self.path), "entries": self.entries, "tree_size": self.tree_size, "full": self.full}
+        return {
+            "path": str(self.path),
+            "entries": self.entries,
+            "tree_size": self.tree_size,
+            "full": self.full,
+        }
 
 
 def _time_filter(text: str | None, what: str) -> datetime | None:
@@ -115,18 +120,17 @@ def export_bundle(
 
     authors: set[str] = set()
     items = list(selected())
-    keys = []
-    for reg in ledger.registrations():
-        if full or reg.address in authors:
-            keys.append(
-                {
-                    "address": reg.address,
-                    "public_key": base64.b64encode(reg.public_key).decode(),
-                    "role": reg.role,
-                    "owner": reg.owner,
-                    "name": reg.name,
-                }
-            )
+    keys = [
+        {
+            "address": reg.address,
+            "public_key": base64.b64encode(reg.public_key).decode(),
+            "role": reg.role,
+            "owner": reg.owner,
+            "name": reg.name,
+        }
+        for reg in ledger.registrations()
+        if full or reg.address in authors
+    ]
     bundle = {
         "format": BUNDLE_FORMAT,
         "log": {"origin": ledger.origin, "vkey": ledger.vkey},
@@ -226,7 +230,9 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
             raise FormatError(f"bundle key for {item.get('address')} does not hash to that address")
         key_map[key.address] = key
     label = "bundle (full)" if full else "bundle (partial)"
-    audit = Audit(key_map.get, scope=label + ("" if pinned else ", log key not pinned"), partial=not full)
+    audit = Audit(
+        key_map.get, scope=label + ("" if pinned else ", log key not pinned"), partial=not full
+    )
     try:
         checkpoint, _ = Checkpoint.open(str(bundle.get("checkpoint")), vkey)
     except (FormatError, VerificationError) as exc:
@@ -256,10 +262,17 @@ def _bundle_entry(item: Any, position: int) -> tuple[int, bytes, bytes]:
     return int(item["index"]), _b64(item.get("entry"), "entry"), _b64(item.get("sig"), "sig")
 
 
-def _check_proof(audit: Audit, item: dict[str, Any], index: int, leaf: bytes, checkpoint: Checkpoint) -> None:
+def _check_proof(
+    audit: Audit, item: dict[str, Any], index: int, leaf: bytes, checkpoint: Checkpoint
+) -> None:
     try:
         proof = InclusionProof.from_dict(
-            {"index": index, "tree_size": checkpoint.size, "leaf_hash": leaf_hash(leaf).hex(), "hashes": item.get("proof")}
+            {
+                "index": index,
+                "tree_size": checkpoint.size,
+                "leaf_hash": leaf_hash(leaf).hex(),
+                "hashes": item.get("proof"),
+            }
         )
         proof.verify(checkpoint.root)
     except Error as exc:

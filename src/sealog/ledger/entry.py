@@ -232,7 +232,9 @@ def check_schema(fields: Mapping[str, Any]) -> None:
     """
     check = _SCHEMAS.get(str(fields["kind"]))
     if check is None:
-        raise _reject("unknown-kind", f"this ledger does not accept entries of kind {fields['kind']!r}")
+        raise _reject(
+            "unknown-kind", f"this ledger does not accept entries of kind {fields['kind']!r}"
+        )
     check(fields)
 
 

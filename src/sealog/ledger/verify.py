@@ -174,7 +174,9 @@ class Audit:
         self._roots: dict[int, list[tuple[bytes, str]]] = {}
         for size, root, source in checkpoints:
             self._roots.setdefault(size, []).append((root, source))
-        self._has_saved = any(source == "saved" for held in self._roots.values() for _, source in held)
+        self._has_saved = any(
+            source == "saved" for held in self._roots.values() for _, source in held
+        )
         self._max_gaps = max_gaps
         self._first_bad_size: int | None = None
         self._last_good_size = 0
@@ -189,7 +191,9 @@ class Audit:
             self._key_cache[address] = self._keys(address)
         return self._key_cache[address]
 
-    def feed(self, index: int, data: bytes, signature: bytes, stored_leaf: bytes | None = None) -> None:
+    def feed(
+        self, index: int, data: bytes, signature: bytes, stored_leaf: bytes | None = None
+    ) -> None:
         """Check one stored row.
 
         Args:
@@ -221,7 +225,13 @@ class Audit:
             entry = SignedEntry.parse(data, signature)
         except EntryRejected as exc:
             author, seq = _loose_locator(data)
-            self.gap("altered", f"entry is unreadable: {exc.message}", index=index, author=author, seq=seq)
+            self.gap(
+                "altered",
+                f"entry is unreadable: {exc.message}",
+                index=index,
+                author=author,
+                seq=seq,
+            )
             if author is not None and seq is not None:
                 self._link(author, seq, None, None, index, bad=True)
             return
@@ -230,19 +240,37 @@ class Audit:
             return
         bad = False
         if stored_leaf is not None and stored_leaf != leaf:
-            self.gap("altered", "entry bytes do not hash to the stored leaf", index=index, author=author, seq=entry.seq)
+            self.gap(
+                "altered",
+                "entry bytes do not hash to the stored leaf",
+                index=index,
+                author=author,
+                seq=entry.seq,
+            )
             bad = True
         key = self._key(author)
         if key is None and entry.kind == "register" and entry.fields.get("subject") == author:
             key = _embedded_key(entry)
         if key is None:
-            self.gap("unknown-key", "no public key is known for the author", index=index, author=author, seq=entry.seq)
+            self.gap(
+                "unknown-key",
+                "no public key is known for the author",
+                index=index,
+                author=author,
+                seq=entry.seq,
+            )
             bad = True
         else:
             self.report.signatures_checked += 1
             if not entry.verify(key):
                 if not bad:
-                    self.gap("altered", "signature does not verify", index=index, author=author, seq=entry.seq)
+                    self.gap(
+                        "altered",
+                        "signature does not verify",
+                        index=index,
+                        author=author,
+                        seq=entry.seq,
+                    )
                 bad = True
         if not bad and entry.kind == "register":
             learned = _embedded_key(entry)
@@ -250,7 +278,16 @@ class Audit:
                 self._key_cache.setdefault(learned.address, learned)
         self._link(author, entry.seq, entry.prev, entry.id, index, bad=bad)
 
-    def _link(self, author: str, seq: int, prev: str | None, entry_id: str | None, index: int, *, bad: bool) -> None:
+    def _link(
+        self,
+        author: str,
+        seq: int,
+        prev: str | None,
+        entry_id: str | None,
+        index: int,
+        *,
+        bad: bool,
+    ) -> None:
         chain = self._chains.get(author)
         if chain is None:
             chain = self._chains[author] = _Chain()
@@ -273,11 +310,23 @@ class Audit:
         else:
             for span in chain.absent:
                 if span[0] <= seq <= span[1]:
-                    self.gap("reordered", "entry appears after a later one of its author", index=index, author=author, seq=seq)
+                    self.gap(
+                        "reordered",
+                        "entry appears after a later one of its author",
+                        index=index,
+                        author=author,
+                        seq=seq,
+                    )
                     self._carve(chain, span, seq)
                     break
             else:
-                self.gap("duplicated", f"seq {seq} of this author appeared before", index=index, author=author, seq=seq)
+                self.gap(
+                    "duplicated",
+                    f"seq {seq} of this author appeared before",
+                    index=index,
+                    author=author,
+                    seq=seq,
+                )
             return
         chain.last_id = entry_id
         chain.last_bad = bad
@@ -373,7 +422,11 @@ class Audit:
                 size=self._first_bad_size,
             )
         elif not self._tree_whole and stored >= checkpoint.size:
-            self.gap("root-mismatch", "indices are not contiguous, so the root cannot match", size=checkpoint.size)
+            self.gap(
+                "root-mismatch",
+                "indices are not contiguous, so the root cannot match",
+                size=checkpoint.size,
+            )
         return report
 
 
@@ -399,4 +452,3 @@ def _loose_locator(data: bytes) -> tuple[str | None, int | None]:
         author if isinstance(author, str) else None,
         seq if type(seq) is int else None,
     )
-

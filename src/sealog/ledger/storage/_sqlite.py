@@ -156,22 +156,26 @@ class SQLiteStorage:
         inner = [_node_id(level, i) for level, i in wanted if level > 0]
         if leaves:
             marks = ",".join("?" * len(leaves))
-            for idx, leaf in self._query(f"SELECT idx, leaf FROM entries WHERE idx IN ({marks})", leaves):  # noqa: S608 - placeholders only
+            for idx, leaf in self._query(
+                f"SELECT idx, leaf FROM entries WHERE idx IN ({marks})", leaves
+            ):
                 out[(0, idx)] = bytes(leaf)
         if inner:
             marks = ",".join("?" * len(inner))
-            for node, digest in self._query(f"SELECT id, hash FROM nodes WHERE id IN ({marks})", inner):  # noqa: S608 - placeholders only
+            for node, digest in self._query(
+                f"SELECT id, hash FROM nodes WHERE id IN ({marks})", inner
+            ):
                 out[(node & 63, node >> 6)] = bytes(digest)
         return out
 
     def entry(self, index: int) -> StoredEntry | None:
         """The entry at ``index``, or None."""
-        rows = self._query(f"SELECT {_ENTRY_COLS} FROM entries WHERE idx = ?", (index,))  # noqa: S608
+        rows = self._query(f"SELECT {_ENTRY_COLS} FROM entries WHERE idx = ?", (index,))
         return _row(rows[0]) if rows else None
 
     def entry_by_id(self, leaf: bytes) -> StoredEntry | None:
         """The entry whose leaf hash is ``leaf``, or None."""
-        rows = self._query(f"SELECT {_ENTRY_COLS} FROM entries WHERE leaf = ?", (leaf,))  # noqa: S608
+        rows = self._query(f"SELECT {_ENTRY_COLS} FROM entries WHERE leaf = ?", (leaf,))
         return _row(rows[0]) if rows else None
 
     def entries(
@@ -194,7 +198,7 @@ class SQLiteStorage:
             if author:
                 params.append(author)
             rows = self._query(
-                f"SELECT {_ENTRY_COLS} FROM entries WHERE {where} ORDER BY idx LIMIT {page}",  # noqa: S608
+                f"SELECT {_ENTRY_COLS} FROM entries WHERE {where} ORDER BY idx LIMIT {page}",
                 params,
             )
             for index, data, sig, leaf in rows:
@@ -206,7 +210,8 @@ class SQLiteStorage:
     def by_seq(self, author: str, seq: int) -> StoredEntry | None:
         """The author's entry with sequence number ``seq``, or None."""
         rows = self._query(
-            f"SELECT {_ENTRY_COLS} FROM entries WHERE author = ? AND seq = ?", (author, seq)  # noqa: S608
+            f"SELECT {_ENTRY_COLS} FROM entries WHERE author = ? AND seq = ?",
+            (author, seq),
         )
         return _row(rows[0]) if rows else None
 
@@ -236,7 +241,10 @@ class SQLiteStorage:
 
     def checkpoints(self) -> list[tuple[int, str]]:
         """Every stored signed checkpoint as (size, note), smallest first."""
-        return [(int(a), str(b)) for a, b in self._query("SELECT size, note FROM checkpoints ORDER BY size")]
+        return [
+            (int(a), str(b))
+            for a, b in self._query("SELECT size, note FROM checkpoints ORDER BY size")
+        ]
 
     def close(self) -> None:
         """Close every connection this storage opened."""
@@ -264,7 +272,16 @@ class _Txn:
             "INSERT INTO entries (idx, leaf, data, sig, author, seq, kind, time) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (batch.first_index + i, e.leaf, e.data, e.signature, e.author, e.seq, e.kind, e.time)
+                (
+                    batch.first_index + i,
+                    e.leaf,
+                    e.data,
+                    e.signature,
+                    e.author,
+                    e.seq,
+                    e.kind,
+                    e.time,
+                )
                 for i, e in enumerate(batch.entries)
             ],
         )
