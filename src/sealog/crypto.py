@@ -183,7 +183,7 @@ class SigningKey:
         Raises:
             FormatError: malformed, not Ed25519, or the key ID does not match.
         """
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"] or not valid_key_name(parts[2]):  # noqa: PLR2004
             raise FormatError("not a key file (expected PRIVATE+KEY+NAME+KEYID+BASE64)")
         name, kid_hex, blob = parts[2], parts[3], parts[4]

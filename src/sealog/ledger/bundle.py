@@ -144,11 +144,11 @@ def export_bundle(
         "keys": keys,
         "entries": items,
     }
-    _atomic_write(out, json.dumps(bundle, indent=1).encode())
+    atomic_write(out, json.dumps(bundle, indent=1).encode())
     return BundleSummary(out, len(items), checkpoint.size, full)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     folder = path.parent if str(path.parent) else Path()
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
@@ -250,9 +250,9 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
         except FormatError as exc:
             audit.gap("altered", exc.message, index=position)
             continue
+        audit.feed(index, data, sig)
         if not full:
             _check_proof(audit, item, index, sig + data, checkpoint)
-        audit.feed(index, data, sig)
     return audit.finish(checkpoint)
 
 
