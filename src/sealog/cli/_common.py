@@ -86,9 +86,18 @@ def state(ctx: typer.Context) -> State:
     return found if found is not None else State()
 
 
+REFUSALS = frozenset(
+    {"unknown-author", "bad-signature", "replayed-seq", "skipped-seq", "bad-chain"}
+    | {"already-registered", "not-allowed"}
+)
+"""Rejection codes that are the ledger saying no to well-formed input (exit 1, not 2)."""
+
+
 def exit_code_for(exc: Error) -> int:
     """1 for a negative answer, 2 for bad usage or unreadable input."""
-    if isinstance(exc, NotFound | VerificationError | EntryRejected):
+    if isinstance(exc, NotFound | VerificationError):
+        return EXIT_NEGATIVE
+    if isinstance(exc, EntryRejected) and exc.code in REFUSALS:
         return EXIT_NEGATIVE
     return EXIT_BAD_INPUT
 

@@ -208,13 +208,15 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
             report's scope then says.
 
     Raises:
-        FormatError: the bundle's structure is malformed beyond reporting entry by entry.
+        FormatError: the bundle's structure is malformed beyond reporting entry by entry,
+            or a verifier key is not a well-formed Ed25519 note key.
     """
     log = bundle.get("log")
     if not isinstance(log, dict) or not isinstance(log.get("vkey"), str):
         raise FormatError("bundle lacks the log's verifier key")
     pinned = log_vkey is not None
     vkey = log_vkey if log_vkey is not None else str(log["vkey"])
+    PublicKey.from_vkey(vkey)
     scope = bundle.get("scope")
     entries = bundle.get("entries")
     keys = bundle.get("keys")
