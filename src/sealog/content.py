@@ -17,7 +17,7 @@ from sealog.errors import InputError, UsageError
 
 __all__ = ["CONTENT_HASH", "content_hash", "hash_file", "is_content_hash"]
 
-CONTENT_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+CONTENT_HASH = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 _CHUNK = 1 << 20
 
 

@@ -40,8 +40,8 @@ ADDRESS_PREFIX: Final = "sl1"
 """Every address starts with this; the rest is 40 lowercase hex digits."""
 
 _ADDRESS_DOMAIN: Final = b"sealog/address/v1\n"
-_KEY_NAME = re.compile(r"^[^\s+]{1,255}$")
-_ADDRESS = re.compile(r"^sl1[0-9a-f]{40}$")
+_KEY_NAME = re.compile(r"^[^\s+]{1,255}\Z")
+_ADDRESS = re.compile(r"^sl1[0-9a-f]{40}\Z")
 
 
 def entry_signing_prefix(kind: str) -> bytes:

@@ -23,7 +23,7 @@ from sealog.errors import FormatError, NotFound, UsageError
 __all__ = ["HOME_DIR", "Home", "Keystore"]
 
 HOME_DIR = ".sealog"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 
 def _write_secret(path: Path, text: str) -> None:

@@ -47,10 +47,10 @@ MAX_ENTRY_BYTES: Final = 64 * 1024
 """Largest canonical entry accepted, in bytes. Content belongs with its owner, not in the log."""
 
 SIGNATURE_BYTES: Final = 64
-_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-_HEX_ID = re.compile(r"^[0-9a-f]{64}$")
-_DECIMAL = re.compile(r"^-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,18})?$")
+_HEX_ID = re.compile(r"^[0-9a-f]{64}\Z")
+_DECIMAL = re.compile(r"^-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,18})?\Z")
 _COMMON = ("v", "kind", "author", "seq", "prev", "time")
 
 
@@ -157,7 +157,7 @@ def _check_common(fields: dict[str, Any]) -> None:
     missing = [name for name in _COMMON if name not in fields]
     if missing:
         raise _reject("bad-field", f"entry lacks {', '.join(missing)}")
-    if fields["v"] != ENTRY_VERSION:
+    if type(fields["v"]) is not int or fields["v"] != ENTRY_VERSION:
         raise _reject("bad-version", f"entry format v{fields['v']!r} is not supported (v1 is)")
     if type(fields["kind"]) is not str or not _KIND.match(fields["kind"]):
         raise _reject("bad-field", "kind must be lowercase letters, digits and '_' (≤ 32)")
