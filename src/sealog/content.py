@@ -54,7 +54,12 @@ def content_hash(content: str | bytes | Path | Any) -> str:
         InputError: a file cannot be read.
     """
     if isinstance(content, str):
-        data = content.encode("utf-8", "surrogatepass")
+        try:
+            data = content.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UsageError(
+                "cannot hash text with an unpaired surrogate: not valid Unicode"
+            ) from exc
     elif isinstance(content, bytes | bytearray | memoryview):
         data = bytes(content)
     elif isinstance(content, Path):

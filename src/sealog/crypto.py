@@ -13,7 +13,6 @@ PyNaCl (libsodium) signs and verifies: about twice as fast as the alternatives o
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Final
 import nacl.bindings
 import nacl.exceptions
 
+from sealog._encoding import b64decode_strict, hex_strict
 from sealog.errors import FormatError
 
 __all__ = [
@@ -57,8 +57,16 @@ COSIGNATURE_V1: Final = 0x04
 
 
 def key_id(name: str, public_key: bytes, alg: int = ED25519_NOTE) -> bytes:
-    """Return the 4-byte signed-note key ID: SHA-256(name ‖ 0x0A ‖ alg ‖ key)[:4]."""
-    return hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + public_key).digest()[:4]
+    """Return the 4-byte signed-note key ID: SHA-256(name ‖ 0x0A ‖ alg ‖ key)[:4].
+
+    Raises:
+        FormatError: the name is not valid Unicode (an unpaired surrogate).
+    """
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FormatError("key name is not valid Unicode") from exc
+    return hashlib.sha256(encoded + b"\n" + bytes([alg]) + public_key).digest()[:4]
 
 
 def valid_key_name(name: str) -> bool:
@@ -83,12 +91,29 @@ class PublicKey:
             raise FormatError(f"an Ed25519 public key is 32 bytes, got {len(self.raw)}")
 
     @classmethod
+    def validated(cls, raw: bytes) -> PublicKey:
+        """Accept ``raw`` only if it is a canonical point of the prime-order subgroup.
+
+        Small-order and non-canonical keys are refused: libsodium rejects every signature under
+        them, but other libraries accept forged signatures for some of them, so an independent
+        verifier could be fooled (spec §3.1).
+
+        Raises:
+            FormatError: not 32 bytes, or not a valid Ed25519 public key.
+        """
+        key = cls(raw)
+        if not nacl.bindings.crypto_core_ed25519_is_valid_point(raw):
+            raise FormatError("not a valid Ed25519 public key (small-order or non-canonical point)")
+        return key
+
+    @classmethod
     def from_b64(cls, text: str) -> PublicKey:
-        """Parse standard base64 of the 32 raw bytes."""
-        try:
-            return cls(base64.b64decode(text, validate=True))
-        except (binascii.Error, ValueError) as exc:
-            raise FormatError(f"public key is not valid base64: {text[:20]!r}") from exc
+        """Parse canonical standard base64 of the 32 raw bytes, as a validated key.
+
+        Raises:
+            FormatError: bad base64, or not a valid Ed25519 public key.
+        """
+        return cls.validated(b64decode_strict(text, "public key"))
 
     @property
     def b64(self) -> str:
@@ -126,14 +151,11 @@ class PublicKey:
         kid_hex, sep2, blob = rest.partition("+")
         if not (sep and sep2 and valid_key_name(name)):
             raise FormatError("verifier key must look like NAME+KEYID+BASE64")
-        try:
-            raw = base64.b64decode(blob, validate=True)
-            kid = bytes.fromhex(kid_hex)
-        except (binascii.Error, ValueError) as exc:
-            raise FormatError("verifier key has bad hex or base64") from exc
+        raw = b64decode_strict(blob, "verifier key")
+        kid = hex_strict(kid_hex, "verifier key ID", 4)
         if len(raw) != 1 + nacl.bindings.crypto_sign_PUBLICKEYBYTES or raw[0] != alg:
             raise FormatError(f"verifier key is not an Ed25519 key of type 0x{alg:02x}")
-        key = cls(raw[1:])
+        key = cls.validated(raw[1:])
         if kid != key_id(name, key.raw, alg):
             raise FormatError("verifier key ID does not match its name and key")
         return name, key
@@ -187,11 +209,8 @@ class SigningKey:
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"] or not valid_key_name(parts[2]):  # noqa: PLR2004
             raise FormatError("not a key file (expected PRIVATE+KEY+NAME+KEYID+BASE64)")
         name, kid_hex, blob = parts[2], parts[3], parts[4]
-        try:
-            raw = base64.b64decode(blob, validate=True)
-            kid = bytes.fromhex(kid_hex)
-        except (binascii.Error, ValueError) as exc:
-            raise FormatError("key file has bad hex or base64") from exc
+        raw = b64decode_strict(blob, "key file")
+        kid = hex_strict(kid_hex, "key file key ID", 4)
         if len(raw) != 1 + nacl.bindings.crypto_sign_SEEDBYTES or raw[0] != ED25519_NOTE:
             raise FormatError("key file does not hold an Ed25519 (type 0x01) key")
         key = cls(raw[1:])

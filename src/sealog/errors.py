@@ -83,7 +83,7 @@ class FormatError(InputError):
 
 
 class EntryRejected(InputError):
-    """The ledger refused an entry; ``code`` names the reason (spec §6.1)."""
+    """The ledger refused an entry; ``code`` names the reason (spec §4.8)."""
 
     code = "entry-rejected"
 

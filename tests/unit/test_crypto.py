@@ -234,8 +234,8 @@ SHORT_SEED_B64 = base64.b64encode(b"\x01" + TEST1_SEED[:31]).decode()
         pytest.param(f"PUBLIC+KEY+alice+{KID}+{SEED_B64}", "not a key file", id="not-private"),
         pytest.param(f"PRIVATE+KEY++{KID}+{SEED_B64}", "not a key file", id="empty-name"),
         pytest.param(f"PRIVATE+KEY+al ice+{KID}+{SEED_B64}", "not a key file", id="space-in-name"),
-        pytest.param(f"PRIVATE+KEY+alice+{KID}+!!{SEED_B64}", "bad hex or base64", id="bad-base64"),
-        pytest.param(f"PRIVATE+KEY+alice+zzzzzzzz+{SEED_B64}", "bad hex or base64", id="bad-hex"),
+        pytest.param(f"PRIVATE+KEY+alice+{KID}+!!{SEED_B64}", "not valid base64", id="bad-base64"),
+        pytest.param(f"PRIVATE+KEY+alice+zzzzzzzz+{SEED_B64}", "must be lowercase hex", id="bad-hex"),
         pytest.param(
             f"PRIVATE+KEY+alice+{KID}+{TYPE2_SEED_B64}",
             "type 0x01",
@@ -269,8 +269,8 @@ RAW_PUB_B64 = base64.b64encode(KEY.public_key.raw).decode()
         pytest.param(f"alice+{KID}", "NAME\\+KEYID\\+BASE64", id="two-parts"),
         pytest.param(f"+{KID}+{PUB_B64}", "NAME\\+KEYID\\+BASE64", id="empty-name"),
         pytest.param(f"al ice+{KID}+{PUB_B64}", "NAME\\+KEYID\\+BASE64", id="space-in-name"),
-        pytest.param(f"alice+{KID}+!!{PUB_B64}", "bad hex or base64", id="bad-base64"),
-        pytest.param(f"alice+xyz+{PUB_B64}", "bad hex or base64", id="bad-hex"),
+        pytest.param(f"alice+{KID}+!!{PUB_B64}", "not valid base64", id="bad-base64"),
+        pytest.param(f"alice+xyz+{PUB_B64}", "must be lowercase hex", id="bad-hex"),
         pytest.param(
             f"alice+{KID}+{TYPE4_PUB_B64}",
             "not an Ed25519 key of type 0x01",

@@ -109,5 +109,6 @@ def export(
         return
     kind = "full" if summary.full else "partial (with inclusion proofs)"
     out.print(
-        f"wrote {summary.entries} entries to {summary.path}: {kind}, checkpoint size {summary.tree_size}"
+        f"wrote {summary.entries} entries to {summary.path}: {kind}, "
+        f"checkpoint size {summary.tree_size}"
     )

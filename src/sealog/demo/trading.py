@@ -60,7 +60,8 @@ def trading_dispute(console: Console, folder: Path) -> bool:
         f"trader-7 logs {len(_TRADES)} trades; each one is signed by the agent and sealed."
     )
     console.print(
-        f"The client disputes trade #{disputed.index}: [bold]buy 200 TSLA @ 250.00 = $50,000.00[/bold].",
+        f"The client disputes trade #{disputed.index}: "
+        "[bold]buy 200 TSLA @ 250.00 = $50,000.00[/bold].",
         markup=True,
     )
 
@@ -76,7 +77,8 @@ def trading_dispute(console: Console, folder: Path) -> bool:
     ok &= _check(
         console,
         report.ok,
-        f"the client verifies it offline: {report.signatures_checked} signatures, chain intact, every entry included",
+        f"the client verifies it offline: {report.signatures_checked} signatures, "
+        "chain intact, every entry included",
     )
     entry = ledger.get(disputed.index).entry
     ok &= _check(

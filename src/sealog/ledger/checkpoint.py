@@ -14,11 +14,11 @@ do not know and fail unless a key they trust signed.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 import struct
 from dataclasses import dataclass, field
 
+from sealog._encoding import b64decode_strict
 from sealog.crypto import COSIGNATURE_V1, ED25519_NOTE, PublicKey, SigningKey, key_id
 from sealog.errors import FormatError, VerificationError
 
@@ -57,23 +57,24 @@ class SignedNote:
         Raises:
             FormatError: not a signed note (no blank line, bad signature line, control chars).
         """
-        if len(note.encode("utf-8", "surrogatepass")) > MAX_NOTE_BYTES:
+        try:
+            size = len(note.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise FormatError("signed note is not valid Unicode (unpaired surrogate)") from exc
+        if size > MAX_NOTE_BYTES:
             raise FormatError("signed note is larger than 1 MiB")
         cut = note.rfind("\n\n")
         if cut < 0 or not note.endswith("\n"):
             raise FormatError("not a signed note: no blank line before the signatures")
         text, sig_block = note[: cut + 1], note[cut + 2 :]
-        if any(ord(c) < 0x20 and c != "\n" for c in text):  # noqa: PLR2004 - ASCII controls
-            raise FormatError("note text holds control characters")
+        if any(ord(c) < 0x20 and c != "\n" for c in note):  # noqa: PLR2004 - ASCII controls
+            raise FormatError("signed note holds control characters")
         sigs: list[NoteSignature] = []
-        for line in sig_block.splitlines():
+        for line in sig_block[:-1].split("\n") if sig_block else ():
             if not line.startswith(_SIG_PREFIX):
                 raise FormatError(f"signature line must start with '— ': {line[:40]!r}")
             name, _, blob = line[len(_SIG_PREFIX) :].partition(" ")
-            try:
-                raw = base64.b64decode(blob, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise FormatError(f"signature of {name!r} is not base64") from exc
+            raw = b64decode_strict(blob, f"signature of {name!r}")
             if len(raw) < 5 or not name:  # noqa: PLR2004 - key ID plus at least one byte
                 raise FormatError(f"signature line of {name!r} is too short")
             sigs.append(NoteSignature(name, raw[:4], raw[4:]))
@@ -105,13 +106,18 @@ class SignedNote:
             VerificationError: no cosignature by that key, or it does not verify.
         """
         kid = key_id(name, key.raw, COSIGNATURE_V1)
+        found = False
         for sig in self.signatures:
             if sig.name != name or sig.key_id != kid or len(sig.signature) != 72:  # noqa: PLR2004
                 continue
+            found = True
             (timestamp,) = struct.unpack(">Q", sig.signature[:8])
+            if timestamp >= 1 << 63:
+                continue
             message = f"cosignature/v1\ntime {timestamp}\n{self.text}".encode()
             if key.verify(message, sig.signature[8:]):
                 return int(timestamp)
+        if found:
             raise VerificationError(f"cosignature by {name} does not verify")
         raise VerificationError(f"note carries no cosignature by {name} ({kid.hex()})")
 
@@ -158,10 +164,7 @@ class Checkpoint:
         origin, size_line, root_line = lines[0], lines[1], lines[2]
         if not origin or not _DECIMAL.match(size_line) or int(size_line) >= 1 << 63:
             raise FormatError(f"checkpoint size {size_line!r} is not a decimal tree size")
-        try:
-            root = base64.b64decode(root_line, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise FormatError("checkpoint root is not base64") from exc
+        root = b64decode_strict(root_line, "checkpoint root")
         if len(root) != 32:  # noqa: PLR2004
             raise FormatError("checkpoint root is not a 32-byte hash")
         return cls(origin, int(size_line), root, tuple(lines[3:-1]))

@@ -34,6 +34,7 @@ from sealog.ledger._merkle import leaf_hash
 __all__ = [
     "ENTRY_VERSION",
     "KNOWN_KINDS",
+    "MAX_DEPTH",
     "MAX_ENTRY_BYTES",
     "SignedEntry",
     "check_schema",
@@ -45,6 +46,9 @@ __all__ = [
 ENTRY_VERSION: Final = 1
 MAX_ENTRY_BYTES: Final = 64 * 1024
 """Largest canonical entry accepted, in bytes. Content belongs with its owner, not in the log."""
+
+MAX_DEPTH: Final = 32
+"""Deepest JSON nesting the ledger stores (the entry object itself is level 1)."""
 
 SIGNATURE_BYTES: Final = 64
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
@@ -193,13 +197,16 @@ def _check_action(fields: Mapping[str, Any]) -> None:
         _text(fields, name, 256, required=False)
     if fields.get("content_hash") is not None and not is_content_hash(fields["content_hash"]):
         raise _reject("bad-field", "content_hash must be 'sha256:' + 64 lowercase hex digits")
-    if type(fields.get("metadata", {})) is not dict:
+    metadata = fields.get("metadata")
+    if metadata is not None and type(metadata) is not dict:
         raise _reject("bad-field", "metadata must be a JSON object")
     cost = fields.get("cost")
     if cost is not None and (type(cost) is not str or not _DECIMAL.match(cost)):
         raise _reject("bad-field", "cost must be a decimal string such as '0.0042'")
-    sources = fields.get("sources", [])
-    if type(sources) is not list or not all(is_content_hash(s) for s in sources):
+    sources = fields.get("sources")
+    if sources is not None and (
+        type(sources) is not list or not all(is_content_hash(s) for s in sources)
+    ):
         raise _reject("bad-field", "sources must be a list of content hashes")
 
 
@@ -224,12 +231,23 @@ _SCHEMAS = {"action": _check_action, "register": _check_register}
 KNOWN_KINDS: Final = frozenset(_SCHEMAS)
 
 
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value: scalars 0, each array or object one more."""
+    if type(value) is dict:
+        return 1 + max(map(_depth, value.values()), default=0)
+    if type(value) is list:
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
 def check_schema(fields: Mapping[str, Any]) -> None:
     """Check the kind-specific fields of an entry the ledger is asked to store.
 
     Raises:
         EntryRejected: an unknown kind (code ``unknown-kind``) or an ill-typed field.
     """
+    if _depth(fields) > MAX_DEPTH:
+        raise _reject("bad-field", f"entry nests JSON deeper than {MAX_DEPTH} levels")
     check = _SCHEMAS.get(str(fields["kind"]))
     if check is None:
         raise _reject(

@@ -210,7 +210,7 @@ def test_checkpoint_extensions_round_trip():
         pytest.param(f"origin\n-1\n{ROOT_B64}\n", "not a decimal tree size", id="size-negative"),
         pytest.param(f"origin\n+1\n{ROOT_B64}\n", "not a decimal tree size", id="size-plus"),
         pytest.param(f"origin\n{1 << 63}\n{ROOT_B64}\n", "not a decimal tree size", id="size-2^63"),
-        pytest.param("origin\n1\n!!!!\n", "root is not base64", id="root-not-base64"),
+        pytest.param("origin\n1\n!!!!\n", "root is not valid base64", id="root-not-base64"),
         pytest.param(
             f"origin\n1\n{base64.b64encode(bytes(31)).decode()}\n",
             "32-byte hash",
@@ -256,7 +256,7 @@ GOOD_SIG = "— name " + base64.b64encode(b"\x00" * 68).decode()
         pytest.param("text\n\n", "no signatures", id="no-signatures"),
         pytest.param("te\x07xt\n\n" + GOOD_SIG + "\n", "control characters", id="control-char"),
         pytest.param("text\n\n- name AAAA\n", "must start with", id="ascii-dash"),
-        pytest.param("text\n\n— name !!!!\n", "not base64", id="bad-base64"),
+        pytest.param("text\n\n— name !!!!\n", "not valid base64", id="bad-base64"),
         pytest.param("text\n\n— name AAAA\n", "too short", id="too-short"),
         pytest.param(GOOD_SIG.replace("— name", "text\n\n— ") + "\n", "too short", id="no-name"),
         pytest.param(
