@@ -31,7 +31,7 @@ from sealog.ledger._sequencer import Receipt, Sequencer
 from sealog.ledger.checkpoint import Checkpoint
 from sealog.ledger.entry import ENTRY_VERSION, SignedEntry, format_time, sign_entry
 from sealog.ledger.proofs import ConsistencyProof, InclusionProof
-from sealog.ledger.storage import Batch, Registration, Storage, StoredEntry
+from sealog.ledger.storage import Batch, Head, Registration, Storage, StoredEntry
 from sealog.ledger.storage._sqlite import SQLiteStorage
 from sealog.ledger.verify import Audit, VerifyReport
 
@@ -85,7 +85,7 @@ class Ledger:
         self.origin = origin
         self._sequencer = Sequencer(storage, log_key, origin)
         self._sign_lock = threading.Lock()
-        self._pending: dict[str, tuple[int, bytes]] = {}
+        self._pending: dict[str, Head] = {}
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -166,7 +166,24 @@ class Ledger:
             EntryRejected: an entry is refused (the code says why); nothing was stored.
             StorageError: the commit failed; nothing was stored.
         """
-        return self._sequencer.submit(entries)
+        try:
+            return self._sequencer.submit(entries)
+        except Error:
+            self._forget(entries)
+            raise
+
+    def _forget(self, refused: Sequence[SignedEntry]) -> None:
+        """Drop heads :meth:`sign_next` built on refused entries: they were never stored."""
+        first: dict[str, int] = {}
+        for entry in refused:
+            author, seq = entry.fields.get("author"), entry.fields.get("seq")
+            if isinstance(author, str) and type(seq) is int:
+                first[author] = min(seq, first.get(author, seq))
+        with self._sign_lock:
+            for author, seq in first.items():
+                pending = self._pending.get(author)
+                if pending is not None and pending.seq >= seq:
+                    del self._pending[author]
 
     def sign_next(
         self, key: SigningKey, kind: str, fields: Mapping[str, Any], *, time: datetime | None = None
@@ -188,12 +205,12 @@ class Ledger:
                 "v": ENTRY_VERSION,
                 "kind": kind,
                 "author": author,
-                "seq": 0 if head is None else head[0] + 1,
-                "prev": None if head is None else head[1].hex(),
-                "time": format_time(time or datetime.now(UTC)),
+                "seq": 0 if head is None else head.seq + 1,
+                "prev": None if head is None else head.leaf.hex(),
+                "time": _entry_time(time, head),
             }
             entry = sign_entry(key, body)
-            self._pending[author] = (entry.seq, entry.leaf)
+            self._pending[author] = Head(entry.seq, entry.leaf, entry.time)
         return entry
 
     def append_entry(
@@ -214,7 +231,8 @@ class Ledger:
                 return self._sequencer.submit([entry])[0]
             except Error as exc:
                 with self._sign_lock:
-                    if self._pending.get(key.address, (None, None))[1] == entry.leaf:
+                    pending = self._pending.get(key.address)
+                    if pending is not None and pending.leaf == entry.leaf:
                         del self._pending[key.address]
                 if attempt == 2 or not (isinstance(exc, EntryRejected) and exc.code in _RETRYABLE):  # noqa: PLR2004
                     raise
@@ -409,17 +427,10 @@ class Ledger:
                 raise VerificationError(f"saved checkpoint is unreadable: {exc.message}") from exc
             held.append((saved.size, saved.root, "saved"))
         audit = Audit(
-            self._registered_key,
-            scope="log" if agent is None else f"agent {agent}",
-            agent=agent,
-            checkpoints=held,
+            scope="log" if agent is None else f"agent {agent}", agent=agent, checkpoints=held
         )
         for size, message in bad:
             audit.gap("bad-checkpoint", f"stored checkpoint does not verify: {message}", size=size)
-        if since_checkpoint is not None and saved.size == 0 and saved.root != EMPTY_ROOT:
-            audit.gap(
-                "forked-checkpoint", "saved checkpoint of the empty tree has a wrong root", size=0
-            )
         for index, data, sig, leaf in self._storage.raw_entries():
             audit.feed(index, data, sig, leaf)
         report = audit.finish(latest)
@@ -427,9 +438,29 @@ class Ledger:
             audit.gap("unknown-key", f"{agent} is not registered with this ledger", author=agent)
         return report
 
-    def _registered_key(self, address: str) -> PublicKey | None:
-        found = self._storage.registration(address)
-        return None if found is None else PublicKey(found.public_key)
+    def _proven_key(self, address: str, depth: int = 0) -> tuple[PublicKey | None, str | None]:
+        """The key of ``address`` as its register entry in the log states it, checked.
+
+        The registry table only points at the register entry; the key is taken from that entry,
+        whose signature is checked against its author's own proven key (the owner's, or the
+        subject's own for an owner).
+        """
+        reg = self._storage.registration(address)
+        stored = None if reg is None else self._storage.entry(reg.index)
+        fields = {} if stored is None else stored.entry.fields
+        if stored is None or stored.entry.kind != "register" or fields.get("subject") != address:
+            return None, f"{address} has no register entry in the log"
+        try:
+            key = PublicKey.from_b64(str(fields.get("public_key")))
+        except FormatError:
+            return None, f"the register entry of {address} holds no valid key"
+        author = stored.entry.author
+        signer = key if author == address else None
+        if signer is None and depth == 0:
+            signer, _ = self._proven_key(author, depth + 1)
+        if signer is None or not stored.entry.verify(signer):
+            return None, f"the register entry of {address} does not verify"
+        return key, None
 
     def verify_entry(self, ref: int | str) -> EntryVerification:
         """Check one entry: its signature, its links in the author's chain, its inclusion.
@@ -439,9 +470,9 @@ class Ledger:
         """
         stored = self.get(ref)
         entry = stored.entry
-        registered = self._storage.registration(entry.author)
-        signature_valid = registered is not None and entry.verify(PublicKey(registered.public_key))
-        problems = [] if signature_valid else ["signature does not verify"]
+        key, why = self._proven_key(entry.author)
+        signature_valid = key is not None and entry.verify(key)
+        problems = [] if signature_valid else [why or "signature does not verify"]
         chain_intact = True
         if entry.seq > 0:
             before = self._storage.by_seq(entry.author, entry.seq - 1)
@@ -478,6 +509,14 @@ class Ledger:
             checkpoint=note,
             detail="; ".join(problems) or "signature valid, chain intact, included",
         )
+
+
+def _entry_time(given: datetime | None, head: Head | None) -> str:
+    """The time to sign: as given, or now but never before the author's previous entry."""
+    if given is not None:
+        return format_time(given)
+    now = format_time(datetime.now(UTC))
+    return now if head is None or now >= head.time else head.time
 
 
 def _registration(key: PublicKey, role: str, name: str | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sealog.errors import EntryRejected, Error, StorageError
 from sealog.ledger._merkle import CompactRange
 from sealog.ledger.checkpoint import Checkpoint
 from sealog.ledger.entry import SignedEntry, check_schema
-from sealog.ledger.storage import Batch, Registration, Storage
+from sealog.ledger.storage import Batch, Head, Registration, Storage
 
 __all__ = ["MAX_BATCH", "Receipt", "Sequencer"]
 
@@ -87,8 +87,9 @@ class Sequencer:
         self._queue_lock = threading.Lock()
         self._commit_lock = threading.Lock()
         self._tree: CompactRange | None = None
-        self._heads: dict[str, tuple[int, bytes]] = {}
+        self._heads: dict[str, Head] = {}
         self._keys: dict[str, Registration] = {}
+        self._public: dict[str, PublicKey] = {}
 
     # -- lookups shared with the ledger -------------------------------------------------------
 
@@ -101,8 +102,17 @@ class Sequencer:
                 self._keys[address] = found
         return found
 
-    def head(self, author: str) -> tuple[int, bytes] | None:
-        """The author's committed head (seq, id)."""
+    def public_key(self, address: str) -> PublicKey | None:
+        """The registered key of ``address`` (cached, as registrations never change)."""
+        key = self._public.get(address)
+        if key is None:
+            found = self.registration(address)
+            if found is not None:
+                key = self._public[address] = PublicKey(found.public_key)
+        return key
+
+    def head(self, author: str) -> Head | None:
+        """The author's committed head (seq, id, time)."""
         if author in self._heads:
             return self._heads[author]
         return self._storage.head(author)
@@ -123,8 +133,7 @@ class Sequencer:
             raise EntryRejected(
                 f"a batch holds at most {MAX_BATCH} entries, got {len(entries)}", code="too-large"
             )
-        self._preverify(entries)
-        pending = _Pending(list(entries))
+        pending = _Pending(self._preverify(entries))
         with self._queue_lock:
             self._queue.append(pending)
         with self._commit_lock:
@@ -136,18 +145,20 @@ class Sequencer:
             raise pending.error
         return pending.receipts
 
-    def _preverify(self, entries: Sequence[SignedEntry]) -> None:
-        """Schema and signature of every entry; the keys may come from the batch itself."""
+    def _preverify(self, entries: Sequence[SignedEntry]) -> list[SignedEntry]:
+        """Schema and signature of every entry; the keys may come from the batch itself.
+
+        Each entry is parsed again from its bytes, so only what the bytes say (canonical, within
+        the size limit) is checked and stored, whatever fields the object was built with.
+        """
         total = len(entries)
         fresh: dict[str, PublicKey] = {}
-        for position, entry in enumerate(entries, 1):
+        parsed: list[SignedEntry] = []
+        for position, given in enumerate(entries, 1):
             try:
+                entry = SignedEntry.parse(given.data, given.signature)
                 check_schema(entry.fields)
-                key = fresh.get(entry.author)
-                if key is None:
-                    known = self.registration(entry.author)
-                    if known is not None:
-                        key = PublicKey(known.public_key)
+                key = fresh.get(entry.author) or self.public_key(entry.author)
                 if entry.kind == "register":
                     subject = PublicKey.from_b64(str(entry.fields["public_key"]))
                     if entry.fields["role"] == "owner" and entry.author == subject.address:
@@ -165,13 +176,15 @@ class Sequencer:
                     )
             except EntryRejected as exc:
                 raise _at(position, total, exc) from exc
+            parsed.append(entry)
+        return parsed
 
     def _commit(self, group: list[_Pending]) -> None:
         try:
             with self._storage.writer() as txn:
                 size = txn.size()
                 tree = self._load_tree(size)
-                staged_heads: dict[str, tuple[int, bytes]] = {}
+                staged_heads: dict[str, Head] = {}
                 staged_keys: dict[str, Registration] = {}
                 accepted: list[_Pending] = []
                 for pending in group:
@@ -237,12 +250,12 @@ class Sequencer:
     def _check(
         self,
         entries: list[SignedEntry],
-        staged_heads: dict[str, tuple[int, bytes]],
+        staged_heads: dict[str, Head],
         staged_keys: dict[str, Registration],
         first_index: int,
-    ) -> tuple[dict[str, tuple[int, bytes]], dict[str, Registration]]:
+    ) -> tuple[dict[str, Head], dict[str, Registration]]:
         """Chain and registry rules for one submission, against committed + staged state."""
-        heads: dict[str, tuple[int, bytes]] = {}
+        heads: dict[str, Head] = {}
         keys: dict[str, Registration] = {}
         total = len(entries)
         for position, entry in enumerate(entries, 1):
@@ -257,7 +270,7 @@ class Sequencer:
                     raise EntryRejected(f"author {author} is not registered", code="unknown-author")
                 head = heads.get(author) or staged_heads.get(author) or self.head(author)
                 _check_link(entry, head)
-                heads[author] = (entry.seq, entry.leaf)
+                heads[author] = Head(entry.seq, entry.leaf, entry.time)
                 if entry.kind == "register":
                     reg = self._registration_of(
                         entry, first_index + position - 1, keys, staged_keys
@@ -305,8 +318,8 @@ def _self_registration(entry: SignedEntry) -> bool:
     return entry.kind == "register" and entry.fields.get("subject") == entry.author
 
 
-def _check_link(entry: SignedEntry, head: tuple[int, bytes] | None) -> None:
-    expected = 0 if head is None else head[0] + 1
+def _check_link(entry: SignedEntry, head: Head | None) -> None:
+    expected = 0 if head is None else head.seq + 1
     if entry.seq < expected:
         raise EntryRejected(
             f"{entry.author} seq {entry.seq} is already in the log (next is {expected}): a replay",
@@ -316,9 +329,15 @@ def _check_link(entry: SignedEntry, head: tuple[int, bytes] | None) -> None:
         raise EntryRejected(
             f"{entry.author} seq {entry.seq} skips ahead (next is {expected})", code="skipped-seq"
         )
-    want = None if head is None else head[1].hex()
+    want = None if head is None else head.leaf.hex()
     if entry.prev != want:
         raise EntryRejected(
             f"{entry.author} seq {entry.seq} cites prev {entry.prev}, but the chain head is {want}",
             code="bad-chain",
+        )
+    if head is not None and entry.time < head.time:
+        raise EntryRejected(
+            f"{entry.author} seq {entry.seq} is dated {entry.time}, before seq {head.seq} "
+            f"({head.time}): an author's times never go backwards",
+            code="time-regressed",
         )

@@ -37,6 +37,7 @@ from sealog.ledger._merkle import leaf_hash
 from sealog.ledger.checkpoint import Checkpoint
 from sealog.ledger.entry import format_time, parse_time
 from sealog.ledger.proofs import InclusionProof
+from sealog.ledger.storage import StoredEntry
 from sealog.ledger.verify import Audit, VerifyReport
 
 __all__ = ["BUNDLE_FORMAT", "MAX_BUNDLE_BYTES", "BundleSummary", "export_bundle", "verify_bundle"]
@@ -100,26 +101,31 @@ def export_bundle(
     checkpoint, _ = Checkpoint.open(note, ledger.vkey)
     full = agent is None and start is None and stop is None
 
-    def selected() -> Iterator[dict[str, Any]]:
+    def matching() -> Iterator[StoredEntry]:
         for stored in ledger.entries(agent=agent, end=checkpoint.size):
-            entry = stored.entry
             if start or stop:
-                when = parse_time(entry.time)
+                when = parse_time(stored.entry.time)
                 if (start and when < start) or (stop and when > stop):
                     continue
-            item: dict[str, Any] = {
-                "index": stored.index,
-                "entry": base64.b64encode(entry.data).decode(),
-                "sig": base64.b64encode(entry.signature).decode(),
-            }
-            if not full:
-                proof = ledger.prove_inclusion(stored.index, checkpoint.size)
-                item["proof"] = [h.hex() for h in proof.hashes]
-            authors.add(entry.author)
-            yield item
+            yield stored
 
-    authors: set[str] = set()
-    items = list(selected())
+    chosen = list(matching())
+    authors = {stored.entry.author for stored in chosen}
+    if not full:
+        have = {stored.index for stored in chosen}
+        chosen.extend(ledger.get(i) for i in sorted(_registration_indices(ledger, authors) - have))
+        chosen.sort(key=lambda stored: stored.index)
+    items = []
+    for stored in chosen:
+        item: dict[str, Any] = {
+            "index": stored.index,
+            "entry": base64.b64encode(stored.entry.data).decode(),
+            "sig": base64.b64encode(stored.entry.signature).decode(),
+        }
+        if not full:
+            proof = ledger.prove_inclusion(stored.index, checkpoint.size)
+            item["proof"] = [h.hex() for h in proof.hashes]
+        items.append(item)
     keys = [
         {
             "address": reg.address,
@@ -146,6 +152,21 @@ def export_bundle(
     }
     atomic_write(out, json.dumps(bundle, indent=1).encode())
     return BundleSummary(out, len(items), checkpoint.size, full)
+
+
+def _registration_indices(ledger: Ledger, authors: set[str]) -> set[int]:
+    """Indices of the register entries that prove the authors' keys (and their owners')."""
+    wanted: set[int] = set()
+    pending = set(authors)
+    seen: set[str] = set()
+    while pending:
+        address = pending.pop()
+        seen.add(address)
+        reg = ledger.agent(address)
+        wanted.add(reg.index)
+        if reg.owner is not None and reg.owner not in seen:
+            pending.add(reg.owner)
+    return wanted
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -223,28 +244,22 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
     if not isinstance(scope, dict) or not isinstance(entries, list) or not isinstance(keys, list):
         raise FormatError("bundle lacks scope, keys or entries")
     full = scope.get("full") is True
-    key_map: dict[str, PublicKey] = {}
     for item in keys:
         if not isinstance(item, dict):
             raise FormatError("bundle key is not an object")
         key = PublicKey(_b64(item.get("public_key"), "key"))
         if key.address != item.get("address"):
             raise FormatError(f"bundle key for {item.get('address')} does not hash to that address")
-        key_map[key.address] = key
     label = "bundle (full)" if full else "bundle (partial)"
-    audit = Audit(
-        key_map.get, scope=label + ("" if pinned else ", log key not pinned"), partial=not full
-    )
+    audit = Audit(scope=label + ("" if pinned else ", log key not pinned"), partial=not full)
     try:
         checkpoint, _ = Checkpoint.open(str(bundle.get("checkpoint")), vkey)
     except (FormatError, VerificationError) as exc:
         audit.gap("bad-checkpoint", f"checkpoint does not verify: {exc.message}")
-        return audit.finish(None)
+        return audit.report
     if full:
         audit = Audit(
-            key_map.get,
-            scope=audit.report.scope,
-            checkpoints=[(checkpoint.size, checkpoint.root, "log")],
+            scope=audit.report.scope, checkpoints=[(checkpoint.size, checkpoint.root, "log")]
         )
     for position, item in enumerate(entries):
         try:
@@ -255,6 +270,16 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
         audit.feed(index, data, sig)
         if not full:
             _check_proof(audit, item, index, sig + data, checkpoint)
+    agent = scope.get("agent")
+    if not full and isinstance(agent, str) and scope.get("since") is None:
+        first = audit.first_seq(agent)
+        if first is None or first > 0:
+            audit.gap(
+                "missing",
+                "the bundle claims all the agent's entries, but its chain does not start at seq 0",
+                author=agent,
+                seq=0,
+            )
     return audit.finish(checkpoint)
 
 

@@ -17,13 +17,13 @@ gap, never a pass.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sealog.crypto import PublicKey
 from sealog.errors import EntryRejected, FormatError
-from sealog.ledger._merkle import CompactRange, leaf_hash
+from sealog.ledger._merkle import EMPTY_ROOT, CompactRange, leaf_hash
 from sealog.ledger.checkpoint import Checkpoint
 from sealog.ledger.entry import SignedEntry
 
@@ -39,6 +39,7 @@ GAP_KINDS = (
     "root-mismatch",
     "forked-checkpoint",
     "bad-checkpoint",
+    "bad-registration",
     "truncated-tail",
     "beyond-checkpoint",
 )
@@ -53,10 +54,10 @@ _INTEGRITY = {
     "root-mismatch",
     "forked-checkpoint",
     "bad-checkpoint",
+    "bad-registration",
     "beyond-checkpoint",
 }
 _COMPLETENESS = {"missing", "truncated-tail"}
-_ENTRY_LEVEL = {"altered", "missing", "reordered", "duplicated", "broken-link", "unknown-key"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +122,10 @@ class VerifyReport:
 
 
 class _Chain:
-    __slots__ = ("absent", "last_bad", "last_id", "next_seq")
+    __slots__ = ("absent", "first_seq", "last_bad", "last_id", "next_seq")
 
-    def __init__(self) -> None:
+    def __init__(self, first_seq: int) -> None:
+        self.first_seq = first_seq
         self.next_seq = 0
         self.last_id: str | None = None
         self.last_bad = False
@@ -134,13 +136,13 @@ class Audit:
     """A single streaming pass over a log's stored rows.
 
     Feed rows with :meth:`feed` in index order, then call :meth:`finish` with the checkpoint
-    to hold the log to. ``keys`` resolves an address to its public key (a registry, a bundle's
-    key list); keys are self-certifying, since an address is the hash of its key.
+    to hold the log to. Keys are learned only from valid register entries met earlier in the
+    pass (an owner registers itself, a registered owner registers agents), never from a table
+    or list beside the log, so an author nobody registered cannot pass.
     """
 
     def __init__(
         self,
-        keys: Callable[[str], PublicKey | None],
         *,
         scope: str,
         agent: str | None = None,
@@ -151,7 +153,6 @@ class Audit:
         """Start an audit.
 
         Args:
-            keys: address → public key, or None when unknown.
             scope: what is being verified, for the report.
             agent: check signatures and chains of this author only (the tree is always whole).
             checkpoints: (tree size, root hash, source) of signed checkpoints to hold the log
@@ -164,8 +165,7 @@ class Audit:
         """
         self._partial = partial
         self.report = VerifyReport(scope=scope)
-        self._keys = keys
-        self._key_cache: dict[str, PublicKey | None] = {}
+        self._known: dict[str, tuple[PublicKey, str]] = {}
         self._agent = agent
         self._tree = CompactRange()
         self._tree_whole = True
@@ -180,16 +180,12 @@ class Audit:
         self._max_gaps = max_gaps
         self._first_bad_size: int | None = None
         self._last_good_size = 0
+        self._good_after_bad = False
 
     def gap(self, kind: str, detail: str, **where: Any) -> None:
         """Record a problem."""
         if len(self.report.gaps) < self._max_gaps:
             self.report.gaps.append(Gap(kind, detail, **where))
-
-    def _key(self, address: str) -> PublicKey | None:
-        if address not in self._key_cache:
-            self._key_cache[address] = self._keys(address)
-        return self._key_cache[address]
 
     def feed(
         self, index: int, data: bytes, signature: bytes, stored_leaf: bytes | None = None
@@ -236,47 +232,56 @@ class Audit:
                 self._link(author, seq, None, None, index, bad=True)
             return
         author = entry.author
-        if self._agent is not None and author != self._agent:
+        mine = self._agent is None or author == self._agent
+        if not mine and entry.kind != "register":
             return
+        where = {"index": index, "author": author, "seq": entry.seq}
         bad = False
         if stored_leaf is not None and stored_leaf != leaf:
-            self.gap(
-                "altered",
-                "entry bytes do not hash to the stored leaf",
-                index=index,
-                author=author,
-                seq=entry.seq,
-            )
+            self.gap("altered", "entry bytes do not hash to the stored leaf", **where)
             bad = True
-        key = self._key(author)
+        known = self._known.get(author)
+        key = known[0] if known is not None else None
         if key is None and entry.kind == "register" and entry.fields.get("subject") == author:
             key = _embedded_key(entry)
         if key is None:
-            self.gap(
-                "unknown-key",
-                "no public key is known for the author",
-                index=index,
-                author=author,
-                seq=entry.seq,
-            )
+            self.gap("unknown-key", "the author has no register entry before this one", **where)
             bad = True
         else:
             self.report.signatures_checked += 1
             if not entry.verify(key):
                 if not bad:
-                    self.gap(
-                        "altered",
-                        "signature does not verify",
-                        index=index,
-                        author=author,
-                        seq=entry.seq,
-                    )
+                    self.gap("altered", "signature does not verify", **where)
                 bad = True
         if not bad and entry.kind == "register":
-            learned = _embedded_key(entry)
-            if learned is not None:
-                self._key_cache.setdefault(learned.address, learned)
-        self._link(author, entry.seq, entry.prev, entry.id, index, bad=bad)
+            self._learn(entry, where)
+        if mine:
+            self._link(author, entry.seq, entry.prev, entry.id, index, bad=bad)
+
+    def first_seq(self, author: str) -> int | None:
+        """The first sequence number of ``author`` met in the pass, or None."""
+        chain = self._chains.get(author)
+        return None if chain is None else chain.first_seq
+
+    def _learn(self, entry: SignedEntry, where: dict[str, Any]) -> None:
+        """Take the key a valid register entry introduces, if the registration rules hold."""
+        fields = entry.fields
+        key, role = _embedded_key(entry), fields.get("role")
+        sponsor = self._known.get(entry.author)
+        if key is None:
+            problem = "public_key is not a valid key for subject"
+        elif key.address in self._known:
+            problem = f"{key.address} is registered twice"
+        elif role == "owner" and entry.author != key.address:
+            problem = "an owner must register itself"
+        elif role == "agent" and (sponsor is None or sponsor[1] != "owner"):
+            problem = "an agent must be registered by a registered owner"
+        elif role not in ("owner", "agent"):
+            problem = f"unknown role {role!r}"
+        else:
+            self._known[key.address] = (key, str(role))
+            return
+        self.gap("bad-registration", problem, **where)
 
     def _link(
         self,
@@ -290,7 +295,7 @@ class Audit:
     ) -> None:
         chain = self._chains.get(author)
         if chain is None:
-            chain = self._chains[author] = _Chain()
+            chain = self._chains[author] = _Chain(seq)
             if self._partial:
                 chain.next_seq = seq
                 chain.last_bad = True
@@ -350,6 +355,8 @@ class Audit:
             if root == mine:
                 if self._first_bad_size is None:
                     self._last_good_size = size
+                elif source == "log":
+                    self._good_after_bad = True
             elif source == "saved":
                 self.report.consistent_with_saved = False
                 self.gap(
@@ -377,6 +384,17 @@ class Audit:
             self.gap("bad-checkpoint", "no signed checkpoint to verify the log against")
             return report
         report.tree_size = checkpoint.size
+        for root, source in self._roots.pop(0, []):
+            report.checkpoints_checked += 1
+            if root == EMPTY_ROOT:
+                continue
+            if source == "saved":
+                report.consistent_with_saved = False
+                self.gap(
+                    "forked-checkpoint", "the saved checkpoint of size 0 has a wrong root", size=0
+                )
+            else:
+                self.gap("root-mismatch", "the log's checkpoint of size 0 has a wrong root", size=0)
         if self._partial:
             return report
         stored = self._next_index
@@ -405,8 +423,9 @@ class Audit:
                 )
         if report.consistent_with_saved is None and self._has_saved:
             report.consistent_with_saved = True
-        entry_level = any(g.kind in _ENTRY_LEVEL for g in report.gaps)
-        if self._first_bad_size is not None and not entry_level:
+        # A log checkpoint is blamed only when a later one it signed matches the entries (two
+        # views of the same prefix); otherwise the stored entries differ from what was signed.
+        if self._first_bad_size is not None and self._good_after_bad:
             self.gap(
                 "forked-checkpoint",
                 f"the log signed a checkpoint at size {self._first_bad_size} whose root is not "

@@ -11,11 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sealog.ledger.entry import SignedEntry
 
-__all__ = ["Batch", "Registration", "Storage", "StoredEntry", "WriteTxn"]
+__all__ = ["Batch", "Head", "Registration", "Storage", "StoredEntry", "WriteTxn"]
+
+
+class Head(NamedTuple):
+    """The latest entry of an author's chain: what its next entry must follow."""
+
+    seq: int
+    leaf: bytes
+    time: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +119,8 @@ class Storage(Protocol):
         """The author's entry with sequence number ``seq``, or None."""
         ...
 
-    def head(self, author: str) -> tuple[int, bytes] | None:
-        """The author's latest (seq, leaf hash), or None if it has no entries."""
+    def head(self, author: str) -> Head | None:
+        """The author's latest entry (seq, leaf hash, time), or None if it has none."""
         ...
 
     def registration(self, address: str) -> Registration | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sealog.errors import FormatError, StorageError
 from sealog.ledger.entry import SignedEntry
-from sealog.ledger.storage import Batch, Registration, StoredEntry
+from sealog.ledger.storage import Batch, Head, Registration, StoredEntry
 
 __all__ = ["SQLiteStorage"]
 
@@ -76,13 +76,16 @@ class SQLiteStorage:
         try:
             conn = self._conn()
             with self._locked():
-                conn.executescript(_SCHEMA)
-                row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-                if row is None:
-                    conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-                elif row[0] != str(SCHEMA_VERSION):
-                    raise StorageError(f"ledger schema v{row[0]} is not supported (v1 is)")
-                conn.commit()
+                # Create the schema only in a new file: an existing ledger is opened as it is,
+                # so an auditor can still read one whose indexes were dropped or tampered with.
+                if _schema_version(conn) is None:
+                    conn.executescript(_SCHEMA)
+                    conn.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                    )
+                version = _schema_version(conn)
+                if version != str(SCHEMA_VERSION):
+                    raise StorageError(f"ledger schema v{version} is not supported (v1 is)")
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"cannot open ledger {self._path}: {exc}") from exc
 
@@ -215,12 +218,13 @@ class SQLiteStorage:
         )
         return _row(rows[0]) if rows else None
 
-    def head(self, author: str) -> tuple[int, bytes] | None:
-        """The author's latest (seq, leaf hash)."""
+    def head(self, author: str) -> Head | None:
+        """The author's latest entry (seq, leaf hash, time)."""
         rows = self._query(
-            "SELECT seq, leaf FROM entries WHERE author = ? ORDER BY seq DESC LIMIT 1", (author,)
+            "SELECT seq, leaf, time FROM entries WHERE author = ? ORDER BY seq DESC LIMIT 1",
+            (author,),
         )
-        return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
+        return Head(int(rows[0][0]), bytes(rows[0][1]), str(rows[0][2])) if rows else None
 
     def registration(self, address: str) -> Registration | None:
         """The registry record of ``address``."""
@@ -300,6 +304,16 @@ class _Txn:
             "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?, ?)",
             (batch.checkpoint_size, batch.checkpoint_note),
         )
+
+
+def _schema_version(conn: sqlite3.Connection) -> str | None:
+    """The schema version recorded in the file, or None for a file without a ledger yet."""
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone():
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def _row(row: tuple[Any, ...]) -> StoredEntry:
