@@ -235,7 +235,9 @@ SHORT_SEED_B64 = base64.b64encode(b"\x01" + TEST1_SEED[:31]).decode()
         pytest.param(f"PRIVATE+KEY++{KID}+{SEED_B64}", "not a key file", id="empty-name"),
         pytest.param(f"PRIVATE+KEY+al ice+{KID}+{SEED_B64}", "not a key file", id="space-in-name"),
         pytest.param(f"PRIVATE+KEY+alice+{KID}+!!{SEED_B64}", "not valid base64", id="bad-base64"),
-        pytest.param(f"PRIVATE+KEY+alice+zzzzzzzz+{SEED_B64}", "must be lowercase hex", id="bad-hex"),
+        pytest.param(
+            f"PRIVATE+KEY+alice+zzzzzzzz+{SEED_B64}", "must be lowercase hex", id="bad-hex"
+        ),
         pytest.param(
             f"PRIVATE+KEY+alice+{KID}+{TYPE2_SEED_B64}",
             "type 0x01",

@@ -24,7 +24,7 @@ import binascii
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -251,7 +251,11 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
         if key.address != item.get("address"):
             raise FormatError(f"bundle key for {item.get('address')} does not hash to that address")
     label = "bundle (full)" if full else "bundle (partial)"
-    audit = Audit(scope=label + ("" if pinned else ", log key not pinned"), partial=not full)
+    audit = Audit(
+        scope=label + ("" if pinned else ", log key not pinned"),
+        partial=not full,
+        selected=None if full else _selection(scope),
+    )
     try:
         checkpoint, _ = Checkpoint.open(str(bundle.get("checkpoint")), vkey)
     except (FormatError, VerificationError) as exc:
@@ -281,6 +285,39 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
                 seq=0,
             )
     return audit.finish(checkpoint)
+
+
+def _selection(scope: dict[str, Any]) -> Callable[[str, object], bool]:
+    """Which entries of a partial bundle are its selection, whose chains must link (spec §7.3).
+
+    The others are the register entries carried to prove the selection's authors' keys: an
+    owner's self-registration and its registration of an agent are rarely adjacent in its chain.
+
+    Raises:
+        FormatError: ``agent`` is not null or a string, or ``since``/``until`` not null or a time.
+    """
+    agent, since, until = scope.get("agent"), scope.get("since"), scope.get("until")
+    if agent is not None and not isinstance(agent, str):
+        raise FormatError("bundle scope agent must be an address or null")
+    for name, value in (("since", since), ("until", until)):
+        try:
+            if value is not None:
+                parse_time(value if isinstance(value, str) else repr(value))
+        except ValueError as exc:
+            raise FormatError(f"bundle scope {name} must be an entry time or null") from exc
+
+    def selected(author: str, time: object) -> bool:
+        if agent is not None and author != agent:
+            return False
+        if since is None and until is None:
+            return True
+        return (
+            isinstance(time, str)
+            and (since is None or time >= since)
+            and (until is None or time <= until)
+        )
+
+    return selected
 
 
 def _bundle_entry(item: Any, position: int) -> tuple[int, bytes, bytes]:

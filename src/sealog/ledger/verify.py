@@ -17,7 +17,7 @@ gap, never a pass.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -149,6 +149,7 @@ class Audit:
         checkpoints: Iterable[tuple[int, bytes, str]] = (),
         max_gaps: int = 1000,
         partial: bool = False,
+        selected: Callable[[str, object], bool] | None = None,
     ) -> None:
         """Start an audit.
 
@@ -162,8 +163,12 @@ class Audit:
             partial: the rows are a selection (an agent's or a time range's entries, each
                 proven by inclusion proof instead): indices may skip, the tree is not
                 recomputed, and each author's chain is checked from its first entry present.
+            selected: (author, time) → whether an entry belongs to the selection whose chains
+                are checked; the others (a partial bundle's register entries that prove its
+                authors' keys) are checked for signature and registration only. None: all.
         """
         self._partial = partial
+        self._selected = selected
         self.report = VerifyReport(scope=scope)
         self._known: dict[str, tuple[PublicKey, str]] = {}
         self._agent = agent
@@ -220,7 +225,7 @@ class Audit:
         try:
             entry = SignedEntry.parse(data, signature)
         except EntryRejected as exc:
-            author, seq = _loose_locator(data)
+            author, seq, time = _loose_locator(data)
             self.gap(
                 "altered",
                 f"entry is unreadable: {exc.message}",
@@ -228,7 +233,7 @@ class Audit:
                 author=author,
                 seq=seq,
             )
-            if author is not None and seq is not None:
+            if author is not None and seq is not None and self._chained(author, time):
                 self._link(author, seq, None, None, index, bad=True)
             return
         author = entry.author
@@ -255,8 +260,11 @@ class Audit:
                 bad = True
         if not bad and entry.kind == "register":
             self._learn(entry, where)
-        if mine:
+        if mine and self._chained(author, entry.time):
             self._link(author, entry.seq, entry.prev, entry.id, index, bad=bad)
+
+    def _chained(self, author: str, time: object) -> bool:
+        return self._selected is None or self._selected(author, time)
 
     def first_seq(self, author: str) -> int | None:
         """The first sequence number of ``author`` met in the pass, or None."""
@@ -458,16 +466,17 @@ def _embedded_key(entry: SignedEntry) -> PublicKey | None:
     return key if key.address == entry.fields.get("subject") else None
 
 
-def _loose_locator(data: bytes) -> tuple[str | None, int | None]:
-    """Best-effort author and seq of an entry too damaged to parse strictly."""
+def _loose_locator(data: bytes) -> tuple[str | None, int | None, str | None]:
+    """Best-effort author, seq and time of an entry too damaged to parse strictly."""
     try:
         fields = json.loads(data)
     except (ValueError, RecursionError):
-        return None, None
+        return None, None, None
     if not isinstance(fields, dict):
-        return None, None
-    author, seq = fields.get("author"), fields.get("seq")
+        return None, None, None
+    author, seq, time = fields.get("author"), fields.get("seq"), fields.get("time")
     return (
         author if isinstance(author, str) else None,
         seq if type(seq) is int else None,
+        time if isinstance(time, str) else None,
     )
