@@ -147,7 +147,7 @@ class PublicKey:
         Raises:
             FormatError: not a well-formed verifier key of that type, or its key ID is wrong.
         """
-        name, sep, rest = vkey.strip().partition("+")
+        name, sep, rest = vkey.partition("+")
         kid_hex, sep2, blob = rest.partition("+")
         if not (sep and sep2 and valid_key_name(name)):
             raise FormatError("verifier key must look like NAME+KEYID+BASE64")

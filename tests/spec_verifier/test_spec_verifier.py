@@ -918,16 +918,8 @@ EDGE_CASES = [
     pytest.param(case_agent_registers_itself, id="agent-registers-itself"),
     pytest.param(case_unknown_role, id="unknown-role"),
     pytest.param(case_entries_before_the_registration, id="before-registration"),
-    pytest.param(
-        case_two_log_signature_lines_one_bad,
-        id="two-log-lines",
-        marks=_departure("D6: one good line from the log key suffices"),
-    ),
-    pytest.param(
-        case_upper_case_proof_hex,
-        id="upper-case-proof",
-        marks=_departure("D7: proof hashes are decoded leniently"),
-    ),
+    pytest.param(case_two_log_signature_lines_one_bad, id="two-log-lines"),
+    pytest.param(case_upper_case_proof_hex, id="upper-case-proof"),
 ]
 
 
@@ -946,11 +938,6 @@ def test_sealog_matches_the_spec_on_edge_cases(case):
     assert {g.kind for g in report.gaps} == kinds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="spec §11 D10: verify_bundle does not check the format member",
-)
 def test_a_document_of_another_format_is_an_error(world):
     """A parsed document whose format is not sealog-bundle/v1 is an error in both verifiers."""
     bundle = copy.deepcopy(world.bundles["full"])

@@ -454,13 +454,24 @@ class Ledger:
             key = PublicKey.from_b64(str(fields.get("public_key")))
         except FormatError:
             return None, f"the register entry of {address} holds no valid key"
-        author = stored.entry.author
-        signer = key if author == address else None
-        if signer is None and depth == 0:
+        author, role = stored.entry.author, fields.get("role")
+        if role == "owner" and author == address:
+            signer: PublicKey | None = key
+        elif role == "agent" and depth == 0 and self._role_in_log(author) == "owner":
             signer, _ = self._proven_key(author, depth + 1)
+        else:
+            return None, f"the register entry of {address} breaks the registration rules"
         if signer is None or not stored.entry.verify(signer):
             return None, f"the register entry of {address} does not verify"
         return key, None
+
+    def _role_in_log(self, address: str) -> object:
+        """The role the register entry of ``address`` in the log states, if any."""
+        reg = self._storage.registration(address)
+        stored = None if reg is None else self._storage.entry(reg.index)
+        if stored is None or stored.entry.fields.get("subject") != address:
+            return None
+        return stored.entry.fields.get("role")
 
     def verify_entry(self, ref: int | str) -> EntryVerification:
         """Check one entry: its signature, its links in the author's chain, its inclusion.

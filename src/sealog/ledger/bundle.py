@@ -20,7 +20,6 @@ checked only against the key it carries proves integrity, not who ran the log.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import tempfile
@@ -30,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sealog._encoding import b64decode_strict
 from sealog.crypto import PublicKey
 from sealog.errors import Error, FormatError, UsageError, VerificationError
 from sealog.ledger._ledger import Ledger
@@ -212,12 +212,7 @@ def load_bundle(path: Path) -> dict[str, Any]:
 
 
 def _b64(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise FormatError(f"{what} must be base64 text")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise FormatError(f"{what} is not valid base64") from exc
+    return b64decode_strict(value, what)
 
 
 def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> VerifyReport:
@@ -232,6 +227,8 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
         FormatError: the bundle's structure is malformed beyond reporting entry by entry,
             or a verifier key is not a well-formed Ed25519 note key.
     """
+    if bundle.get("format") != BUNDLE_FORMAT:
+        raise FormatError(f"not a sealog bundle (format is not {BUNDLE_FORMAT})")
     log = bundle.get("log")
     if not isinstance(log, dict) or not isinstance(log.get("vkey"), str):
         raise FormatError("bundle lacks the log's verifier key")

@@ -89,15 +89,17 @@ class SignedNote:
     def verify(self, name: str, key: PublicKey) -> None:
         """Check that ``key`` under ``name`` signed this note (type 0x01).
 
+        Every line bearing that name and key ID must verify; one bad line fails the note.
+
         Raises:
-            VerificationError: no signature by that key, or it does not verify.
+            VerificationError: no signature by that key, or one of them does not verify.
         """
         kid = key_id(name, key.raw)
         mine = [s for s in self.signatures if s.name == name and s.key_id == kid]
         if not mine:
             raise VerificationError(f"note carries no signature by {name} ({kid.hex()})")
-        if not any(key.verify(self.text.encode(), s.signature) for s in mine):
-            raise VerificationError(f"signature by {name} on the note does not verify")
+        if not all(key.verify(self.text.encode(), s.signature) for s in mine):
+            raise VerificationError(f"a signature by {name} on the note does not verify")
 
     def verify_cosignature(self, name: str, key: PublicKey) -> int:
         """Check a witness cosignature (type 0x04); return its timestamp.

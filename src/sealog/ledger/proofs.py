@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sealog._encoding import hex_strict
 from sealog.errors import FormatError
 from sealog.ledger._merkle import verify_consistency, verify_inclusion
 
@@ -18,13 +19,7 @@ __all__ = ["ConsistencyProof", "InclusionProof"]
 def _hashes(value: Any, what: str) -> tuple[bytes, ...]:
     if not isinstance(value, list) or len(value) > 64:  # noqa: PLR2004 - a 2^64 tree's depth
         raise FormatError(f"{what} must be a list of at most 64 hex hashes")
-    try:
-        out = tuple(bytes.fromhex(h) for h in value)
-    except (TypeError, ValueError) as exc:
-        raise FormatError(f"{what} holds a value that is not hex") from exc
-    if any(len(h) != 32 for h in out):  # noqa: PLR2004
-        raise FormatError(f"{what} holds a hash that is not 32 bytes")
-    return out
+    return tuple(hex_strict(h, f"{what} hash", 32) for h in value)
 
 
 def _size(value: Any, what: str) -> int:

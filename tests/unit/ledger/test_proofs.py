@@ -94,18 +94,18 @@ GOOD_INCLUSION = inclusion(INCLUSION[0]).to_dict()
         pytest.param({"index": True}, "index must be a non-negative", id="index-bool"),
         pytest.param({"index": "0"}, "index must be a non-negative", id="index-string"),
         pytest.param({"tree_size": 1 << 63}, "tree_size must be", id="size-2^63"),
-        pytest.param({"leaf_hash": None}, "leaf_hash holds a value that is not hex", id="no-leaf"),
+        pytest.param({"leaf_hash": None}, "leaf_hash hash must be lowercase hex", id="no-leaf"),
         pytest.param(
-            {"leaf_hash": "zz" * 32}, "leaf_hash holds a value that is not hex", id="leaf-zz"
+            {"leaf_hash": "zz" * 32}, "leaf_hash hash must be lowercase hex", id="leaf-zz"
         ),
         pytest.param(
-            {"leaf_hash": "00" * 31}, "leaf_hash holds a hash that is not 32", id="leaf-31"
+            {"leaf_hash": "00" * 31}, "leaf_hash hash must be 32 bytes", id="leaf-31"
         ),
         pytest.param({"hashes": None}, "hashes must be a list", id="hashes-missing"),
         pytest.param({"hashes": "00" * 32}, "hashes must be a list", id="hashes-string"),
         pytest.param({"hashes": ["00" * 32] * 65}, "at most 64", id="hashes-65"),
-        pytest.param({"hashes": [5]}, "hashes holds a value that is not hex", id="hash-int"),
-        pytest.param({"hashes": ["00" * 33]}, "hashes holds a hash that is not 32", id="hash-33"),
+        pytest.param({"hashes": [5]}, "hashes hash must be lowercase hex", id="hash-int"),
+        pytest.param({"hashes": ["00" * 33]}, "hashes hash must be 32 bytes", id="hash-33"),
     ],
 )
 def test_inclusion_proof_from_dict_refuses_bad_fields(change, message):
@@ -130,7 +130,7 @@ def test_proofs_from_dict_refuse_non_objects(data):
         ({"old_size": 1, "hashes": []}, "new_size"),
         ({"old_size": 1, "new_size": 8}, "hashes must be a list"),
         ({"old_size": 1, "new_size": -8, "hashes": []}, "new_size"),
-        ({"old_size": 1, "new_size": 8, "hashes": ["ab"]}, "not 32 bytes"),
+        ({"old_size": 1, "new_size": 8, "hashes": ["ab"]}, "must be 32 bytes"),
     ],
     ids=["no-old", "no-new", "no-hashes", "negative-new", "short-hash"],
 )
