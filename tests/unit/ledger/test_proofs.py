@@ -98,9 +98,7 @@ GOOD_INCLUSION = inclusion(INCLUSION[0]).to_dict()
         pytest.param(
             {"leaf_hash": "zz" * 32}, "leaf_hash hash must be lowercase hex", id="leaf-zz"
         ),
-        pytest.param(
-            {"leaf_hash": "00" * 31}, "leaf_hash hash must be 32 bytes", id="leaf-31"
-        ),
+        pytest.param({"leaf_hash": "00" * 31}, "leaf_hash hash must be 32 bytes", id="leaf-31"),
         pytest.param({"hashes": None}, "hashes must be a list", id="hashes-missing"),
         pytest.param({"hashes": "00" * 32}, "hashes must be a list", id="hashes-string"),
         pytest.param({"hashes": ["00" * 32] * 65}, "at most 64", id="hashes-65"),
