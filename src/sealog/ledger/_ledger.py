@@ -27,6 +27,7 @@ from sealog.ledger._merkle import (
     node_hash,
     perfect_nodes,
 )
+from sealog.ledger._parallel import SignatureChecker
 from sealog.ledger._sequencer import Receipt, Sequencer
 from sealog.ledger.checkpoint import Checkpoint
 from sealog.ledger.entry import ENTRY_VERSION, SignedEntry, format_time, sign_entry
@@ -83,7 +84,8 @@ class Ledger:
         self._storage = storage
         self._log_key = log_key
         self.origin = origin
-        self._sequencer = Sequencer(storage, log_key, origin)
+        self._checker = SignatureChecker()
+        self._sequencer = Sequencer(storage, log_key, origin, self._checker)
         self._sign_lock = threading.Lock()
         self._pending: dict[str, Head] = {}
 
@@ -131,7 +133,8 @@ class Ledger:
                     txn.write(Batch(0, [], [], [], 0, note))
 
     def close(self) -> None:
-        """Release the database."""
+        """Release the database and the signature-checking threads."""
+        self._checker.close()
         self._storage.close()
 
     def __enter__(self) -> Self:
@@ -431,8 +434,7 @@ class Ledger:
         )
         for size, message in bad:
             audit.gap("bad-checkpoint", f"stored checkpoint does not verify: {message}", size=size)
-        for index, data, sig, leaf in self._storage.raw_entries():
-            audit.feed(index, data, sig, leaf)
+        audit.feed_all(self._storage.raw_entries(), self._checker)
         report = audit.finish(latest)
         if agent is not None and agent not in {r.address for r in self.registrations()}:
             audit.gap("unknown-key", f"{agent} is not registered with this ledger", author=agent)

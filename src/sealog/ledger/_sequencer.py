@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sealog.crypto import PublicKey, SigningKey
 from sealog.errors import EntryRejected, Error, StorageError
 from sealog.ledger._merkle import CompactRange
+from sealog.ledger._parallel import Job, SignatureChecker
 from sealog.ledger.checkpoint import Checkpoint
 from sealog.ledger.entry import SignedEntry, check_schema
 from sealog.ledger.storage import Batch, Head, Registration, Storage
@@ -78,9 +79,19 @@ def _at(position: int, total: int, exc: EntryRejected) -> EntryRejected:
 class Sequencer:
     """Serializes appends to one log."""
 
-    def __init__(self, storage: Storage, log_key: SigningKey, origin: str) -> None:
-        """Sequence appends to ``storage``, signing checkpoints as ``origin`` with ``log_key``."""
+    def __init__(
+        self,
+        storage: Storage,
+        log_key: SigningKey,
+        origin: str,
+        checker: SignatureChecker | None = None,
+    ) -> None:
+        """Sequence appends to ``storage``, signing checkpoints as ``origin`` with ``log_key``.
+
+        ``checker`` checks the signatures of large batches on worker threads.
+        """
         self._storage = storage
+        self._checker = checker or SignatureChecker(workers=1)
         self._log_key = log_key
         self._origin = origin
         self._queue: list[_Pending] = []
@@ -149,11 +160,15 @@ class Sequencer:
         """Schema and signature of every entry; the keys may come from the batch itself.
 
         Each entry is parsed again from its bytes, so only what the bytes say (canonical, within
-        the size limit) is checked and stored, whatever fields the object was built with.
+        the size limit) is checked and stored, whatever fields the object was built with. The
+        signatures are checked together, on worker threads for a large batch; the error
+        reported is the first entry's, in batch order, whatever its kind.
         """
         total = len(entries)
         fresh: dict[str, PublicKey] = {}
         parsed: list[SignedEntry] = []
+        jobs: list[Job] = []
+        refused: tuple[int, EntryRejected] | None = None
         for position, given in enumerate(entries, 1):
             try:
                 entry = SignedEntry.parse(given.data, given.signature)
@@ -169,14 +184,22 @@ class Sequencer:
                         f"author {entry.author} is not registered with this ledger",
                         code="unknown-author",
                     )
-                if not entry.verify(key):
-                    raise EntryRejected(
-                        f"signature of {entry.author} seq {entry.seq} does not verify",
-                        code="bad-signature",
-                    )
             except EntryRejected as exc:
-                raise _at(position, total, exc) from exc
+                refused = (position, exc)
+                break
             parsed.append(entry)
+            jobs.append((key, entry.signed_message(), entry.signature))
+        for position, ok in enumerate(self._checker.check(jobs), 1):
+            if not ok:
+                entry = parsed[position - 1]
+                bad = EntryRejected(
+                    f"signature of {entry.author} seq {entry.seq} does not verify",
+                    code="bad-signature",
+                )
+                raise _at(position, total, bad)
+        if refused is not None:
+            position, cause = refused
+            raise _at(position, total, cause) from cause
         return parsed
 
     def _commit(self, group: list[_Pending]) -> None:

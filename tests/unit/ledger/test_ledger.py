@@ -592,13 +592,19 @@ from pathlib import Path
 from sealog.crypto import SigningKey
 from sealog.ledger import Ledger
 
-home, seed, ready, go, count = sys.argv[1:]
+home, seed, ready, go, count, mine, theirs = sys.argv[1:]
 key = SigningKey(bytes.fromhex(seed))
+receipts = []
 with Ledger.open(Path(home)) as ledger:
     Path(ready).touch()
     while not Path(go).exists():
         time.sleep(0.001)
-    receipts = [ledger.append(key, "process", metadata={"i": i}) for i in range(int(count))]
+    for i in range(int(count)):
+        if i == int(count) // 2:
+            Path(mine).touch()
+            while not Path(theirs).exists():
+                time.sleep(0.001)
+        receipts.append(ledger.append(key, "process", metadata={"i": i}))
 print(json.dumps([[r.index, r.id] for r in receipts]))
 """
 
@@ -620,11 +626,13 @@ def test_two_processes_append_to_one_file(on_disk: Ledger, tmp_path: Path) -> No
                 str(flag),
                 str(go),
                 "150",
+                str(tmp_path / f"half-{n}"),
+                str(tmp_path / f"half-{1 - n}"),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        for agent, flag in zip((AGENTS[2], AGENTS[3]), ready, strict=True)
+        for n, (agent, flag) in enumerate(zip((AGENTS[2], AGENTS[3]), ready, strict=True))
     ]
     try:
         deadline = time.monotonic() + 60
