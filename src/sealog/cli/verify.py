@@ -60,9 +60,17 @@ def verify(
     log_key: str | None = typer.Option(
         None, "--log-key", help="Pin the log's verifier key (NAME+KEYID+BASE64) for a bundle."
     ),
+    entry: str | None = typer.Option(
+        None, "--entry", help="Check one entry (index or id): signature, chain, inclusion."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify the ledger, or a bundle offline: exit 0 intact and complete, 1 not, 2 bad input."""
+    if entry is not None:
+        if bundle is not None or agent is not None or since_checkpoint is not None:
+            raise UsageError("--entry checks one entry of the ledger; give no other target")
+        _verify_entry(ctx, entry, as_json=as_json)
+        return
     if bundle is not None:
         if agent is not None or since_checkpoint is not None:
             raise UsageError("--agent and --since-checkpoint apply to the ledger, not to a bundle")
@@ -81,6 +89,23 @@ def verify(
     else:
         render_report(report)
     if not report.ok:
+        raise typer.Exit(EXIT_NEGATIVE)
+
+
+def _verify_entry(ctx: typer.Context, ref: str, *, as_json: bool) -> None:
+    with state(ctx).ledger() as ledger:
+        result = ledger.verify_entry(int(ref) if ref.isdecimal() else ref)
+    ok = result.signature_valid and result.chain_intact and result.included
+    if as_json:
+        emit_json({"ok": ok, **result.to_dict()})
+    else:
+        verdict = "[green]VERIFIED[/green]" if ok else "[red]NOT VERIFIED[/red]"
+        out.print(f"{verdict}  entry {result.index} ({result.id})", markup=True)
+        out.print(f"  signature valid  {'yes' if result.signature_valid else 'NO'}")
+        out.print(f"  chain intact     {'yes' if result.chain_intact else 'NO'}")
+        out.print(f"  included         {'yes' if result.included else 'NO'}")
+        out.print(f"  {result.detail}")
+    if not ok:
         raise typer.Exit(EXIT_NEGATIVE)
 
 

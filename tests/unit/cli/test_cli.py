@@ -264,3 +264,14 @@ def test_console_script_runs_in_a_subprocess(tmp_path):
     )
     assert shown.returncode == 1
     assert shown.stderr.count("\n") == 1
+
+
+def test_verify_one_entry(ready):
+    """`verify --entry` checks one entry's signature, chain and inclusion, by index or id."""
+    receipt = ready.json("log", "trade", "--as", "bot", "--target", "AAPL")
+    by_index = ready.json("verify", "--entry", str(receipt["index"]))
+    assert by_index["ok"] is True
+    assert by_index["proof"]["tree_size"] == receipt["tree_size"]
+    assert ready.json("verify", "--entry", receipt["id"])["index"] == receipt["index"]
+    assert ready("verify", "--entry", "999")[0] == 1
+    assert ready("verify", "--entry", "not-an-id")[0] == 2
