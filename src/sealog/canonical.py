@@ -67,18 +67,18 @@ def parse_canonical(data: bytes) -> Any:
     Raises:
         CanonicalError: the bytes are not valid JSON, or not in canonical form.
     """
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise CanonicalError("not valid JSON: starts with a UTF-8 byte-order mark")
     try:
         text = data.decode("utf-8")
-        value = json.loads(
-            text, parse_float=_refuse_float, parse_constant=_refuse_float, parse_int=_safe_int
-        )
+        value = _DECODER.decode(text)
     except UnicodeDecodeError as exc:
         raise CanonicalError(f"not valid UTF-8 at byte {exc.start}") from exc
     except json.JSONDecodeError as exc:
         raise CanonicalError(f"not valid JSON: {exc.msg} at byte {exc.pos}") from exc
     except RecursionError as exc:
         raise CanonicalError("JSON nested too deeply") from exc
-    if _FOUR_BYTE.search(data):
+    if not data.isascii() and _FOUR_BYTE.search(data):
         again = canonicalize(value)
     else:
         try:
@@ -99,6 +99,11 @@ def _safe_int(token: str) -> int:
     if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
         return value
     raise CanonicalError(f"integer {token} is outside ±(2^53-1): write it as a string")
+
+
+_DECODER = json.JSONDecoder(
+    parse_float=_refuse_float, parse_constant=_refuse_float, parse_int=_safe_int
+)
 
 
 def _check(value: Any, *, allow_floats: bool) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import nacl.bindings
@@ -84,11 +84,15 @@ class PublicKey:
     """An Ed25519 public key (32 raw bytes)."""
 
     raw: bytes
+    address: str = field(init=False, repr=False, compare=False)
+    """The actor's address: ``sl1`` ‖ hex(SHA-256("sealog/address/v1\\n" ‖ key)[:20])."""
 
     def __post_init__(self) -> None:
-        """Refuse anything that is not 32 bytes."""
+        """Refuse anything that is not 32 bytes; derive the address once."""
         if len(self.raw) != nacl.bindings.crypto_sign_PUBLICKEYBYTES:
             raise FormatError(f"an Ed25519 public key is 32 bytes, got {len(self.raw)}")
+        digest = hashlib.sha256(_ADDRESS_DOMAIN + self.raw).hexdigest()
+        object.__setattr__(self, "address", ADDRESS_PREFIX + digest[:40])
 
     @classmethod
     def validated(cls, raw: bytes) -> PublicKey:
@@ -119,11 +123,6 @@ class PublicKey:
     def b64(self) -> str:
         """Standard base64 of the raw key."""
         return base64.b64encode(self.raw).decode()
-
-    @property
-    def address(self) -> str:
-        """The actor's address: ``sl1`` ‖ hex(SHA-256("sealog/address/v1\\n" ‖ key)[:20])."""
-        return ADDRESS_PREFIX + hashlib.sha256(_ADDRESS_DOMAIN + self.raw).hexdigest()[:40]
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Return True if ``signature`` is this key's signature of ``message``."""

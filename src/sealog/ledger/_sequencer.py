@@ -159,8 +159,9 @@ class Sequencer:
     def _preverify(self, entries: Sequence[SignedEntry]) -> list[SignedEntry]:
         """Schema and signature of every entry; the keys may come from the batch itself.
 
-        Each entry is parsed again from its bytes, so only what the bytes say (canonical, within
-        the size limit) is checked and stored, whatever fields the object was built with. The
+        An entry not made by :meth:`SignedEntry.parse` is parsed again from its bytes, so only
+        what the bytes say (canonical, within the size limit) is checked and stored, whatever
+        fields the object was built with. The
         signatures are checked together, on worker threads for a large batch; the error
         reported is the first entry's, in batch order, whatever its kind.
         """
@@ -171,7 +172,9 @@ class Sequencer:
         refused: tuple[int, EntryRejected] | None = None
         for position, given in enumerate(entries, 1):
             try:
-                entry = SignedEntry.parse(given.data, given.signature)
+                entry = (
+                    given if given.from_bytes else SignedEntry.parse(given.data, given.signature)
+                )
                 check_schema(entry.fields)
                 key = fresh.get(entry.author) or self.public_key(entry.author)
                 if entry.kind == "register":

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Final
 
 from sealog.canonical import canonicalize, parse_canonical
@@ -76,22 +77,43 @@ def _reject(code: str, message: str) -> EntryRejected:
     return EntryRejected(message, code=code)
 
 
+_FROM_BYTES = object()
+"""Marks entries whose fields :meth:`SignedEntry.parse` read from their bytes."""
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class SignedEntry:
-    """An entry's canonical bytes, its signature and the parsed fields."""
+    """An entry's canonical bytes, its signature and the parsed fields.
+
+    Build one with :meth:`parse` (or :func:`sign_entry`); the fields are then a read-only view
+    of what the bytes say. An object built directly is re-parsed from its bytes before the
+    ledger trusts it.
+    """
 
     data: bytes
     """E: the canonical JSON bytes the author signed."""
     signature: bytes
     """S: the author's 64-byte Ed25519 signature."""
     fields: Mapping[str, Any]
-    """E parsed (read-only by convention; the bytes are the truth)."""
+    """E parsed: a read-only mapping; the bytes are the truth."""
     leaf: bytes
     """The RFC 9162 leaf hash SHA-256(0x00 ‖ S ‖ E)."""
+    origin: object = field(default=None, repr=False, compare=False)
+    """Private: set only by :meth:`parse`."""
+
+    @property
+    def from_bytes(self) -> bool:
+        """True if the fields were read from the bytes by :meth:`parse`."""
+        return self.origin is _FROM_BYTES
 
     @classmethod
-    def parse(cls, data: bytes, signature: bytes) -> SignedEntry:
+    def parse(cls, data: bytes, signature: bytes, *, leaf: bytes | None = None) -> SignedEntry:
         """Parse E and S, checking the format but not the signature (see :meth:`verify`).
+
+        Args:
+            data: E.
+            signature: S.
+            leaf: the leaf hash if the caller computed it already (saves hashing twice).
 
         Raises:
             EntryRejected: too large, not canonical, or the common fields are missing or
@@ -110,7 +132,13 @@ class SignedEntry:
         if type(fields) is not dict:
             raise _reject("bad-field", "an entry is a JSON object")
         _check_common(fields)
-        return cls(data, signature, fields, leaf_hash(signature + data))
+        return cls(
+            data,
+            signature,
+            MappingProxyType(fields),
+            leaf if leaf is not None else leaf_hash(signature + data),
+            _FROM_BYTES,
+        )
 
     @property
     def id(self) -> str:
