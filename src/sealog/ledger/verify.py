@@ -46,19 +46,9 @@ GAP_KINDS = (
 )
 """Every kind of gap a verification can report (spec §8.3)."""
 
-_INTEGRITY = {
-    "altered",
-    "reordered",
-    "duplicated",
-    "broken-link",
-    "unknown-key",
-    "root-mismatch",
-    "forked-checkpoint",
-    "bad-checkpoint",
-    "bad-registration",
-    "beyond-checkpoint",
-}
-_COMPLETENESS = {"missing", "truncated-tail"}
+_COMPLETENESS = frozenset({"missing", "truncated-tail"})
+"""Gaps that make a log incomplete; every other kind means something was altered."""
+_INTEGRITY = frozenset(GAP_KINDS) - _COMPLETENESS
 
 
 @dataclass(frozen=True, slots=True)
