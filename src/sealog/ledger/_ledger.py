@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -14,12 +13,12 @@ from sealog.crypto import PublicKey, SigningKey
 from sealog.errors import (
     EntryRejected,
     Error,
-    FormatError,
     NotFound,
     UsageError,
     VerificationError,
 )
 from sealog.home import Home
+from sealog.ledger._checks import EntryVerification, audit_log, check_entry
 from sealog.ledger._merkle import (
     EMPTY_ROOT,
     consistency_proof,
@@ -34,41 +33,12 @@ from sealog.ledger.entry import ENTRY_VERSION, SignedEntry, format_time, sign_en
 from sealog.ledger.proofs import ConsistencyProof, InclusionProof
 from sealog.ledger.storage import Batch, Head, Registration, Storage, StoredEntry
 from sealog.ledger.storage._sqlite import SQLiteStorage
-from sealog.ledger.verify import Audit, VerifyReport
+from sealog.ledger.verify import VerifyReport
 
 __all__ = ["EntryVerification", "Ledger"]
 
 _COMMON = frozenset({"v", "kind", "author", "seq", "prev", "time"})
 _RETRYABLE = frozenset({"replayed-seq", "skipped-seq", "bad-chain"})
-
-
-@dataclass(frozen=True, slots=True)
-class EntryVerification:
-    """What one entry's check found (``GET /verify/{id}`` answers this)."""
-
-    index: int
-    id: str
-    author: str
-    signature_valid: bool
-    chain_intact: bool
-    included: bool
-    proof: InclusionProof | None
-    checkpoint: str | None
-    detail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "index": self.index,
-            "id": self.id,
-            "author": self.author,
-            "signature_valid": self.signature_valid,
-            "chain_intact": self.chain_intact,
-            "included": self.included,
-            "proof": None if self.proof is None else self.proof.to_dict(),
-            "checkpoint": self.checkpoint,
-            "detail": self.detail,
-        }
 
 
 class Ledger:
@@ -412,68 +382,13 @@ class Ledger:
         Raises:
             VerificationError: ``since_checkpoint`` is not signed by this log.
         """
-        held: list[tuple[int, bytes, str]] = []
-        latest: Checkpoint | None = None
-        bad: list[tuple[int, str]] = []
-        for size, note in self._storage.checkpoints():
-            try:
-                checkpoint, _ = Checkpoint.open(note, self.vkey)
-            except (FormatError, VerificationError) as exc:
-                bad.append((size, exc.message))
-                continue
-            held.append((checkpoint.size, checkpoint.root, "log"))
-            latest = checkpoint
-        if since_checkpoint is not None:
-            try:
-                saved, _ = Checkpoint.open(since_checkpoint, self.vkey)
-            except FormatError as exc:
-                raise VerificationError(f"saved checkpoint is unreadable: {exc.message}") from exc
-            held.append((saved.size, saved.root, "saved"))
-        audit = Audit(
-            scope="log" if agent is None else f"agent {agent}", agent=agent, checkpoints=held
+        return audit_log(
+            self._storage,
+            self.vkey,
+            self._checker,
+            agent=agent,
+            since_checkpoint=since_checkpoint,
         )
-        for size, message in bad:
-            audit.gap("bad-checkpoint", f"stored checkpoint does not verify: {message}", size=size)
-        audit.feed_all(self._storage.raw_entries(), self._checker)
-        report = audit.finish(latest)
-        if agent is not None and agent not in {r.address for r in self.registrations()}:
-            audit.gap("unknown-key", f"{agent} is not registered with this ledger", author=agent)
-        return report
-
-    def _proven_key(self, address: str, depth: int = 0) -> tuple[PublicKey | None, str | None]:
-        """The key of ``address`` as its register entry in the log states it, checked.
-
-        The registry table only points at the register entry; the key is taken from that entry,
-        whose signature is checked against its author's own proven key (the owner's, or the
-        subject's own for an owner).
-        """
-        reg = self._storage.registration(address)
-        stored = None if reg is None else self._storage.entry(reg.index)
-        fields = {} if stored is None else stored.entry.fields
-        if stored is None or stored.entry.kind != "register" or fields.get("subject") != address:
-            return None, f"{address} has no register entry in the log"
-        try:
-            key = PublicKey.from_b64(str(fields.get("public_key")))
-        except FormatError:
-            return None, f"the register entry of {address} holds no valid key"
-        author, role = stored.entry.author, fields.get("role")
-        if role == "owner" and author == address:
-            signer: PublicKey | None = key
-        elif role == "agent" and depth == 0 and self._role_in_log(author) == "owner":
-            signer, _ = self._proven_key(author, depth + 1)
-        else:
-            return None, f"the register entry of {address} breaks the registration rules"
-        if signer is None or not stored.entry.verify(signer):
-            return None, f"the register entry of {address} does not verify"
-        return key, None
-
-    def _role_in_log(self, address: str) -> object:
-        """The role the register entry of ``address`` in the log states, if any."""
-        reg = self._storage.registration(address)
-        stored = None if reg is None else self._storage.entry(reg.index)
-        if stored is None or stored.entry.fields.get("subject") != address:
-            return None
-        return stored.entry.fields.get("role")
 
     def verify_entry(self, ref: int | str) -> EntryVerification:
         """Check one entry: its signature, its links in the author's chain, its inclusion.
@@ -481,47 +396,7 @@ class Ledger:
         Raises:
             NotFound: no such entry.
         """
-        stored = self.get(ref)
-        entry = stored.entry
-        key, why = self._proven_key(entry.author)
-        signature_valid = key is not None and entry.verify(key)
-        problems = [] if signature_valid else [why or "signature does not verify"]
-        chain_intact = True
-        if entry.seq > 0:
-            before = self._storage.by_seq(entry.author, entry.seq - 1)
-            if before is None or before.entry.id != entry.prev:
-                chain_intact = False
-                problems.append(f"prev does not match seq {entry.seq - 1}")
-        after = self._storage.by_seq(entry.author, entry.seq + 1)
-        if after is not None and after.entry.prev != entry.id:
-            chain_intact = False
-            problems.append(f"seq {entry.seq + 1} does not cite this entry")
-        note = self.checkpoint()
-        checkpoint, _ = Checkpoint.open(note, self.vkey)
-        proof: InclusionProof | None = None
-        included = False
-        if stored.index < checkpoint.size:
-            proof = self.prove_inclusion(stored.index, checkpoint.size)
-            try:
-                if proof.leaf_hash != entry.leaf:
-                    raise VerificationError("stored leaf differs from the entry's hash")
-                proof.verify(checkpoint.root)
-                included = True
-            except VerificationError as exc:
-                problems.append(f"not included: {exc.message}")
-        else:
-            problems.append("entry is beyond the latest checkpoint")
-        return EntryVerification(
-            index=stored.index,
-            id=entry.id,
-            author=entry.author,
-            signature_valid=signature_valid,
-            chain_intact=chain_intact,
-            included=included,
-            proof=proof,
-            checkpoint=note,
-            detail="; ".join(problems) or "signature valid, chain intact, included",
-        )
+        return check_entry(self._storage, self.vkey, self.get(ref), self.prove_inclusion)
 
 
 def _entry_time(given: datetime | None, head: Head | None) -> str:
