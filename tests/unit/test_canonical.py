@@ -206,7 +206,9 @@ def test_bool_is_not_an_int():
     [
         pytest.param(b'"\xff"', "not valid UTF-8 at byte 1", id="non-utf8"),
         pytest.param(b'"\xed\xa0\x80"', "not valid UTF-8", id="utf8-encoded-surrogate"),
-        pytest.param(b"\xef\xbb\xbf{}", "not valid JSON: starts with a UTF-8 byte-order mark", id="bom"),
+        pytest.param(
+            b"\xef\xbb\xbf{}", "not valid JSON: starts with a UTF-8 byte-order mark", id="bom"
+        ),
         pytest.param(b"", "not valid JSON: Expecting value at byte 0", id="empty"),
         pytest.param(b'{"a":1', "not valid JSON", id="truncated"),
         pytest.param(b"{'a':1}", "not valid JSON", id="single-quotes"),
