@@ -8,7 +8,8 @@ Error:
     ├── InputError              data from outside is bad; nothing was stored
     │   ├── CanonicalError      bytes or values outside sealog's canonical JSON profile
     │   ├── FormatError         an unreadable key, checkpoint, proof or bundle file
-    │   └── EntryRejected       the ledger refused an entry (signature, chain, size, author …)
+    │   ├── EntryRejected       the ledger refused an entry (signature, chain, size, author …)
+    │   └── PolicyError         a policy file is invalid (names the file, line and key path)
     ├── NotFound                no such agent, key, entry or checkpoint
     ├── VerificationError       a signature, proof or checkpoint did not verify
     └── StorageError            the storage backend failed; the ledger is unchanged
@@ -26,6 +27,7 @@ __all__ = [
     "FormatError",
     "InputError",
     "NotFound",
+    "PolicyError",
     "StorageError",
     "UsageError",
     "VerificationError",
@@ -86,6 +88,35 @@ class EntryRejected(InputError):
     """The ledger refused an entry; ``code`` names the reason (spec §4.8)."""
 
     code = "entry-rejected"
+
+
+class PolicyError(InputError):
+    """A policy file is invalid; nothing of it was loaded.
+
+    The message names the first problem as ``file:line: key.path: what is wrong``;
+    ``problems`` holds every problem found, in the same form, so a linter can list them all.
+    """
+
+    code = "bad-policy"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: tuple[str, ...] = (),
+        code: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        """Create a policy error.
+
+        Args:
+            message: The first (or only) problem, with its location.
+            problems: Every problem found, each with its location.
+            code: A stable slug overriding the class default.
+            hint: What the user can do about it.
+        """
+        super().__init__(message, code=code, hint=hint)
+        self.problems = problems or (message,)
 
 
 class NotFound(Error):

@@ -1,0 +1,195 @@
+"""What the evaluator reads and returns: the proposed action, the session snapshot, the decision.
+
+All three are frozen values. :class:`SessionState` is updated only by returning a new state
+(:meth:`SessionState.record`, :meth:`SessionState.with_violation`), so evaluating a recorded
+sequence again from :meth:`SessionState.empty` reproduces every decision (``verify --replay``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from sealog.errors import UsageError
+from sealog.policy.model import human_duration
+
+__all__ = ["Decision", "Outcome", "ProposedAction", "Recorded", "SessionState", "Verdict"]
+
+Outcome = Literal["allow", "deny", "ask", "kill"]
+"""The answer to a proposed action."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedAction:
+    """An action an agent is about to take, as the gate sees it."""
+
+    action: str
+    """The action name (``transfer``, ``post_message``, ``tool_call``)."""
+    at: datetime
+    """When it is proposed (UTC); windows and expiry are measured against it."""
+    tool: str | None = None
+    target: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    """The JSON arguments; CEL conditions see them as ``args``."""
+    paths: tuple[str, ...] = ()
+    cost: Decimal = Decimal(0)
+    """Estimated cost in USD."""
+    sources: tuple[str, ...] = ()
+    """Where the content this action carries came from (``WebFetch``, ``ExternalContent``)."""
+
+    def __post_init__(self) -> None:
+        """Refuse what would make a decision ill-defined.
+
+        Raises:
+            UsageError: ``at`` has no timezone, or ``cost`` is negative or not finite.
+        """
+        if self.at.tzinfo is None:
+            raise UsageError("ProposedAction.at must be timezone-aware (UTC)")
+        cost: object = self.cost  # callers outside the type checker pass floats
+        if not isinstance(cost, Decimal) or not cost.is_finite() or cost < 0:
+            raise UsageError(
+                f"ProposedAction.cost must be a non-negative Decimal, got {self.cost!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One allowed action as the session remembers it (enough for windows and sums)."""
+
+    at: datetime
+    action: str
+    tool: str | None
+    numbers: tuple[tuple[str, Decimal], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """An in-memory snapshot of what one session has seen so far."""
+
+    started_at: datetime | None = None
+    history: tuple[Recorded, ...] = ()
+    total_cost: Decimal = Decimal(0)
+    violations: tuple[tuple[str, int], ...] = ()
+    seen: frozenset[str] = frozenset()
+    """Tools, actions and content sources of allowed actions (for data-flow rules)."""
+    killed_by: str | None = None
+
+    @classmethod
+    def empty(cls, started_at: datetime | None = None) -> SessionState:
+        """A fresh session (started now if given, else at its first recorded action)."""
+        return cls(started_at=started_at)
+
+    @property
+    def action_count(self) -> int:
+        """Allowed actions so far."""
+        return len(self.history)
+
+    def violation_count(self, kind: str) -> int:
+        """How many violations of ``kind`` were recorded."""
+        return dict(self.violations).get(kind, 0)
+
+    def record(self, action: ProposedAction, decision: Decision) -> SessionState:
+        """The state after ``decision`` was made on ``action``.
+
+        An allowed action counts (history, cost, data-flow sources); a denied or pending one does
+        not; a kill marks the session killed so every later action is refused.
+        """
+        if decision.outcome == "kill":
+            return replace(self, killed_by=self.killed_by or decision.blocking_rule)
+        if decision.outcome != "allow":
+            return self
+        numbers = tuple(
+            (key, Decimal(str(value)))
+            for key, value in sorted(action.args.items())
+            if isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+        )
+        seen = {action.action, *action.sources}
+        if action.tool:
+            seen.add(action.tool)
+        return replace(
+            self,
+            started_at=self.started_at or action.at,
+            history=(*self.history, Recorded(action.at, action.action, action.tool, numbers)),
+            total_cost=self.total_cost + action.cost,
+            seen=self.seen | seen,
+        )
+
+    def with_violation(self, kind: str, count: int = 1) -> SessionState:
+        """The state after ``count`` more violations of ``kind`` (reported by a scanner)."""
+        table = dict(self.violations)
+        table[kind] = table.get(kind, 0) + count
+        return replace(self, violations=tuple(sorted(table.items())))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What one rule said about one action."""
+
+    rule_id: str
+    passed: bool
+    detail: str
+    """In words: ``"Amount $500 within $1,000 daily limit"``."""
+    effect: Literal["kill", "deny", "ask", "alert", "log"]
+    """What the rule imposes when it fails."""
+    risk: int
+    decision_class: str
+    alert: bool = False
+    """A passing budget past its ``alert_at`` fraction: allowed, but somebody should know."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to a proposed action, with the reasons, under a named policy version."""
+
+    outcome: Outcome
+    verdicts: tuple[Verdict, ...]
+    risk: int
+    """0–100: ``100 × (1 − Π(1 − wᵢ/100))`` over the weights of the failed rules, rounded."""
+    blocking_rule: str | None
+    decision_class: str
+    """The blocking rule's class, or ``"allowed"``."""
+    policy_version: str | None
+    policy_hash: str
+    alerts: tuple[str, ...] = ()
+    """Rules in ``alert``/``log`` mode that failed, and budgets past ``alert_at``."""
+
+    @property
+    def allowed(self) -> bool:
+        """True only for ``allow``."""
+        return self.outcome == "allow"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, ready for canonical encoding."""
+        return {
+            "outcome": self.outcome,
+            "risk": self.risk,
+            "blocking_rule": self.blocking_rule,
+            "decision_class": self.decision_class,
+            "policy_version": self.policy_version,
+            "policy_hash": self.policy_hash,
+            "alerts": list(self.alerts),
+            "verdicts": [
+                {
+                    "rule_id": v.rule_id,
+                    "passed": v.passed,
+                    "detail": v.detail,
+                    "effect": v.effect,
+                    "risk": v.risk,
+                    "decision_class": v.decision_class,
+                    "alert": v.alert,
+                }
+                for v in self.verdicts
+            ],
+        }
+
+
+def period(seconds: int) -> str:
+    """``daily``/``hourly``/``weekly`` or ``30m`` — how a window reads in a sentence."""
+    names = {86400: "daily", 3600: "hourly", 604800: "weekly"}
+    return names.get(seconds, f"{human_duration(seconds)}")
