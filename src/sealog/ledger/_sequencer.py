@@ -101,6 +101,7 @@ class Sequencer:
         self._heads: dict[str, Head] = {}
         self._keys: dict[str, Registration] = {}
         self._public: dict[str, PublicKey] = {}
+        self._policies: dict[str, int] = {}
 
     # -- lookups shared with the ledger -------------------------------------------------------
 
@@ -212,15 +213,19 @@ class Sequencer:
                 tree = self._load_tree(size)
                 staged_heads: dict[str, Head] = {}
                 staged_keys: dict[str, Registration] = {}
+                staged_policies: dict[str, int] = {}
                 accepted: list[_Pending] = []
                 for pending in group:
                     try:
-                        heads, keys = self._check(pending.entries, staged_heads, staged_keys, size)
+                        heads, keys, policies = self._check(
+                            pending.entries, staged_heads, staged_keys, staged_policies, size
+                        )
                     except EntryRejected as exc:
                         pending.fail(exc)
                         continue
                     staged_heads.update(heads)
                     staged_keys.update(keys)
+                    staged_policies.update(policies)
                     accepted.append(pending)
                     size += len(pending.entries)
                 if not accepted:
@@ -245,6 +250,7 @@ class Sequencer:
         except BaseException as exc:
             self._tree = None
             self._heads.clear()
+            self._policies.clear()
             error = exc if isinstance(exc, Error) else StorageError(f"commit failed: {exc}")
             for pending in group:
                 if not pending.event.is_set():
@@ -254,6 +260,7 @@ class Sequencer:
             return
         self._heads.update(staged_heads)
         self._keys.update(staged_keys)
+        self._policies.update(staged_policies)
         index = first
         for pending in accepted:
             for entry in pending.entries:
@@ -266,6 +273,7 @@ class Sequencer:
         if self._tree is not None and self._tree.size == size:
             return self._tree
         self._heads.clear()
+        self._policies.clear()
         wanted = CompactRange.nodes_for(size)
         found = self._storage.read_nodes(wanted)
         if len(found) != len(wanted):
@@ -278,11 +286,13 @@ class Sequencer:
         entries: list[SignedEntry],
         staged_heads: dict[str, Head],
         staged_keys: dict[str, Registration],
+        staged_policies: dict[str, int],
         first_index: int,
-    ) -> tuple[dict[str, Head], dict[str, Registration]]:
-        """Chain and registry rules for one submission, against committed + staged state."""
+    ) -> tuple[dict[str, Head], dict[str, Registration], dict[str, int]]:
+        """Chain, registry and policy rules for one submission, against committed + staged state."""
         heads: dict[str, Head] = {}
         keys: dict[str, Registration] = {}
+        policies: dict[str, int] = {}
         total = len(entries)
         for position, entry in enumerate(entries, 1):
             try:
@@ -302,9 +312,39 @@ class Sequencer:
                         entry, first_index + position - 1, keys, staged_keys
                     )
                     keys[reg.address] = reg
+                elif entry.kind == "policy":
+                    agent = str(entry.fields["agent"])
+                    governed = keys.get(agent) or staged_keys.get(agent) or self.registration(agent)
+                    if governed is None or governed.role != "agent" or governed.owner != author:
+                        raise EntryRejected(
+                            f"only the owner of agent {agent} sets its policy", code="not-allowed"
+                        )
+                    latest = policies.get(agent) or staged_policies.get(agent)
+                    latest = latest or self.policy_version(agent, governed.owner)
+                    if entry.fields["version"] != latest + 1:
+                        raise EntryRejected(
+                            f"policy version {entry.fields['version']} of {agent} does not follow "
+                            f"version {latest}",
+                            code="policy-version",
+                        )
+                    policies[agent] = int(entry.fields["version"])
             except EntryRejected as exc:
                 raise _at(position, total, exc) from exc
-        return heads, keys
+        return heads, keys, policies
+
+    def policy_version(self, agent: str, owner: str) -> int:
+        """The latest policy version of ``agent`` committed, 0 if none.
+
+        Read once from its owner's ``policy`` entries, then cached.
+        """
+        if agent not in self._policies:
+            versions = [
+                int(stored.entry.fields["version"])
+                for stored in self._storage.entries(author=owner)
+                if stored.entry.kind == "policy" and stored.entry.fields.get("agent") == agent
+            ]
+            self._policies[agent] = max(versions, default=0)
+        return self._policies[agent]
 
     def _registration_of(
         self,

@@ -48,6 +48,9 @@ ENTRY_VERSION: Final = 1
 MAX_ENTRY_BYTES: Final = 64 * 1024
 """Largest canonical entry accepted, in bytes. Content belongs with its owner, not in the log."""
 
+MAX_POLICY_CHARS: Final = 48 * 1024
+"""Longest policy document a ``policy`` entry carries (it must fit the entry limit, signed)."""
+
 MAX_DEPTH: Final = 32
 """Deepest JSON nesting the ledger stores (the entry object itself is level 1)."""
 
@@ -255,7 +258,26 @@ def _check_register(fields: Mapping[str, Any]) -> None:
     _text(fields, "name", 128, required=False)
 
 
-_SCHEMAS = {"action": _check_action, "register": _check_register}
+def _check_policy(fields: Mapping[str, Any]) -> None:
+    agent = fields.get("agent")
+    if type(agent) is not str or not is_address(agent):
+        raise _reject("bad-field", "agent must be the address of the agent the policy governs")
+    version = fields.get("version")
+    if type(version) is not int or version < 1:
+        raise _reject("bad-field", "version must be an integer from 1")
+    document = fields.get("document")
+    if type(document) is not str or not 0 < len(document) <= MAX_POLICY_CHARS:
+        raise _reject(
+            "bad-field", f"document must be the policy text, 1 to {MAX_POLICY_CHARS} chars"
+        )
+    if fields.get("format") not in ("yaml", "json"):
+        raise _reject("bad-field", "format must be 'yaml' or 'json'")
+    if not is_content_hash(fields.get("policy_hash")):
+        raise _reject("bad-field", "policy_hash must be 'sha256:' + 64 lowercase hex digits")
+    _text(fields, "source", 256, required=False)
+
+
+_SCHEMAS = {"action": _check_action, "policy": _check_policy, "register": _check_register}
 KNOWN_KINDS: Final = frozenset(_SCHEMAS)
 
 

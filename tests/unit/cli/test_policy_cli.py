@@ -61,3 +61,23 @@ def test_explain_says_every_limit_in_words(capsys):
     assert "Cost at most $10.00 per session" in out
     explained = json.loads(run(capsys, "policy", "explain", str(FULL), "--json")[1])
     assert explained["explanation"][0].startswith("Policy 3")
+
+
+def test_set_show_and_history_through_the_cli(capsys, tmp_path, monkeypatch):
+    """`policy set` seals versions; `show` prints one as sealed; `history` lists them."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEALOG_HOME", raising=False)
+    for args in (["init"], ["keys", "new", "acme"], ["keys", "new", "bot"]):
+        assert run(capsys, *args)[0] == 0
+    assert run(capsys, "agents", "register", "bot", "--owner", "acme")[0] == 0
+    code, out, _ = run(
+        capsys, "policy", "set", str(FULL), "--agent", "bot", "--owner", "acme", "--json"
+    )
+    assert code == 0
+    assert json.loads(out)["version"] == 1
+    assert run(capsys, "policy", "set", str(FULL), "--agent", "bot", "--owner", "bot")[0] == 2
+    shown = json.loads(run(capsys, "policy", "show", "bot", "--json")[1])
+    assert shown["document"] == FULL.read_text()
+    history = json.loads(run(capsys, "policy", "history", "bot", "--json")[1])
+    assert [v["version"] for v in history] == [1]
+    assert run(capsys, "policy", "show", "bot", "--version", "7")[0] == 1
