@@ -9,6 +9,7 @@ from rich.table import Table
 
 from sealog.cli._common import JsonOpt, emit_json, out, state
 from sealog.ledger.storage import Registration
+from sealog.policy.store import policy_history
 
 agents_app = typer.Typer(help="Register agents and look them up.", no_args_is_help=True)
 
@@ -66,7 +67,10 @@ def show(
     with st.ledger() as ledger:
         reg = ledger.agent(address)
         count = sum(1 for _ in ledger.entries(agent=address))
+        versions = policy_history(ledger, address)
     info = _describe(reg, count)
+    if reg.role == "agent":
+        info["policy_version"] = versions[-1].version if versions else None
     if as_json:
         emit_json(info)
         return

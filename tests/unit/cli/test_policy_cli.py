@@ -81,3 +81,4 @@ def test_set_show_and_history_through_the_cli(capsys, tmp_path, monkeypatch):
     history = json.loads(run(capsys, "policy", "history", "bot", "--json")[1])
     assert [v["version"] for v in history] == [1]
     assert run(capsys, "policy", "show", "bot", "--version", "7")[0] == 1
+    assert json.loads(run(capsys, "agents", "show", "bot", "--json")[1])["policy_version"] == 1
