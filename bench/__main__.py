@@ -9,10 +9,15 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bench import audit, ingest, proofs
+from bench import audit, decide, ingest, proofs
 from bench._common import OUT, Result, load_average, log, machine, source_state, table
 
-BENCHMARKS = {"ingest": ingest.run, "audit": audit.run, "proofs": proofs.run}
+BENCHMARKS = {
+    "ingest": ingest.run,
+    "audit": audit.run,
+    "proofs": proofs.run,
+    "decide": decide.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "names",
         nargs="*",
-        metavar="{ingest,audit,proofs}",
+        metavar="{ingest,audit,proofs,decide}",
         help="benchmarks to run (all when none named)",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")

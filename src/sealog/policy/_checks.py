@@ -1,9 +1,10 @@
 """One checker per rule kind: a closure over the rule's compiled patterns and CEL programs.
 
-:func:`compile_rule` turns a rule into a ``Checker`` — a pure function of (action, state, now)
-that returns the rule's :class:`~sealog.policy.Verdict`, or ``None`` when the rule does not apply
-to the action (a condition scoped to other actions, a tool rule for an action without a tool).
-Globs are compiled once into one regular expression per rule.
+:func:`compile_rule` turns a rule into a :class:`Compiled`: a ``Checker`` — a pure function of
+(action, state, now, env) that returns the rule's :class:`~sealog.policy.Verdict` (``None``: an
+ask whose condition is false) — and its scope, which says from the action's name, tool and
+whether it has a target and paths if the rule applies at all. Globs are compiled once into one
+regular expression per rule; verdicts are memoized by the inputs that determine them.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import math
 import posixpath
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import cel
 
-from sealog.policy._state import ProposedAction, SessionState, Verdict, period
+from sealog.policy._state import Env, ProposedAction, SessionState, Verdict, period
 from sealog.policy.model import (
     AggregateLimit,
     AskRule,
@@ -36,10 +38,39 @@ from sealog.policy.model import (
     human_duration,
 )
 
-__all__ = ["Checker", "compile_rule"]
+__all__ = ["Checker", "Compiled", "compile_rule"]
 
-Checker = Callable[[ProposedAction, SessionState, datetime], Verdict | None]
-"""Evaluates one rule: its verdict, or None when it does not apply."""
+_MEMO_SIZE = 4096
+"""Verdicts remembered per rule before the memo starts over."""
+
+
+Checker = Callable[[ProposedAction, SessionState, datetime, Env], Verdict | None]
+"""Evaluates one rule on an action in its scope: its verdict, or None when it does not apply."""
+Scope = Callable[[ProposedAction], bool]
+"""Whether a rule applies; reads only action, tool and whether target and paths are given."""
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A rule's checker, its scope (None: every action), and whether it is static.
+
+    A static rule's verdict depends only on the action's name and tool and the session's
+    violation counts, so the engine computes it once per such combination.
+    """
+
+    check: Checker
+    scope: Scope | None = None
+    static: bool = False
+
+
+class _Memo(dict[Any, Verdict]):
+    """Verdicts by the inputs that determine them (bounded; verdicts are immutable values)."""
+
+    def put(self, key: Any, verdict: Verdict) -> Verdict:
+        if len(self) >= _MEMO_SIZE:
+            self.clear()
+        self[key] = verdict
+        return verdict
 
 
 def _matcher(patterns: Iterable[str], *, prefixes: bool = False) -> Callable[[str], bool]:
@@ -54,152 +85,135 @@ def _matcher(patterns: Iterable[str], *, prefixes: bool = False) -> Callable[[st
     return match
 
 
+def _either(match: Callable[[str], bool]) -> Scope:
+    """In scope when the action name or the tool name matches."""
+    return lambda a: match(a.action) or (a.tool is not None and match(a.tool))
+
+
 def _verdict(rule: Rule, detail: str, effect: str, *, passed: bool) -> Verdict:
     """A verdict carrying the rule's id, weight and class."""
     return Verdict(rule.rule_id, passed, detail, effect, rule.risk, rule.decision_class)  # type: ignore[arg-type]
 
 
-def compile_rule(rule: Rule) -> Checker:  # noqa: PLR0911 - one branch per rule kind
-    """The checker for one rule."""
-    if isinstance(rule, ListRule):
-        return _list(rule)
-    if isinstance(rule, Expiry):
-        return _expiry(rule)
-    if isinstance(rule, ViolationThreshold):
-        return _threshold(rule)
-    if isinstance(rule, DurationLimit):
-        return _duration(rule)
-    if isinstance(rule, CountLimit):
-        return _count(rule)
-    if isinstance(rule, BudgetLimit):
-        return _budget(rule)
-    if isinstance(rule, FlowRule):
-        return _flow(rule)
-    if isinstance(rule, AggregateLimit):
-        return _aggregate(rule)
-    if isinstance(rule, Condition):
-        return _condition(rule)
-    return _ask(rule)
-
-
-def _expiry(rule: Expiry) -> Checker:
+def _expiry(rule: Expiry) -> Compiled:
     """The end of the policy's validity."""
-
-    def check(_a: ProposedAction, _s: SessionState, now: datetime) -> Verdict:
-        ok = now < rule.at
-        return _verdict(
-            rule,
-            f"Policy {'expires' if ok else 'expired'} at {rule.at.isoformat()}",
-            "deny",
-            passed=ok,
-        )
-
-    return check
+    when = rule.at.isoformat()
+    ok, late = (_verdict(rule, f"Policy {w} at {when}", "deny", passed=p)
+                for w, p in (("expires", True), ("expired", False)))  # fmt: skip
+    return Compiled(lambda _a, _s, now, _e: ok if now < rule.at else late)
 
 
-def _list(rule: ListRule) -> Checker:
+def _list(rule: ListRule) -> Compiled:
     """Allow/deny lists over action, tool, target or paths."""
-    match = _matcher(rule.patterns, prefixes=rule.field == "target")
-    allow = rule.kind == "allow"
+    match, memo = _matcher(rule.patterns, prefixes=rule.field == "target"), _Memo()
+    allow, word = rule.kind == "allow", "allowed" if rule.kind == "allow" else "forbidden"
 
-    def check(a: ProposedAction, _s: SessionState, _now: datetime) -> Verdict | None:
-        if rule.field == "path":
+    if rule.field == "path":
+
+        def paths(a: ProposedAction, _s: SessionState, _n: datetime, _e: Env) -> Verdict:
             hits = [p for p in a.paths if match(p) or match(posixpath.basename(p))]
-            if not a.paths:
-                return None
             detail = f"Path {hits[0]} is forbidden" if hits else "No forbidden path"
             return _verdict(rule, detail, "deny", passed=not hits)
-        value = {"action": a.action, "tool": a.tool, "target": a.target}[rule.field]
-        if value is None:
-            return None
+
+        return Compiled(paths, lambda a: bool(a.paths))
+    get = attrgetter(rule.field)
+
+    def check(a: ProposedAction, _s: SessionState, _now: datetime, _e: Env) -> Verdict:
+        value: str = get(a)
+        if (found := memo.get(value)) is not None:
+            return found
         hit = match(value)
-        ok = hit if allow else not hit
-        word = "allowed" if allow else "forbidden"
         detail = f"{rule.field.capitalize()} {value!r} is {'' if hit else 'not '}{word}"
-        return _verdict(rule, detail, "deny", passed=ok)
+        return memo.put(value, _verdict(rule, detail, "deny", passed=hit if allow else not hit))
 
-    return check
+    scope = None if rule.field == "action" else lambda a: get(a) is not None
+    return Compiled(check, scope, static=rule.field != "target")
 
 
-def _threshold(rule: ViolationThreshold) -> Checker:
+def _threshold(rule: ViolationThreshold) -> Compiled:
     """Violation counts against their thresholds."""
+    memo = _Memo()
 
-    def check(_a: ProposedAction, s: SessionState, _now: datetime) -> Verdict:
+    def check(_a: ProposedAction, s: SessionState, _now: datetime, _e: Env) -> Verdict:
+        if (found := memo.get(s.violations)) is not None:
+            return found
         seen = s.violation_count(rule.violation)
-        ok = seen < rule.count
         detail = f"{seen} {rule.violation} violation(s), threshold {rule.count}"
-        return _verdict(rule, detail, rule.mode, passed=ok)
+        return memo.put(s.violations, _verdict(rule, detail, rule.mode, passed=seen < rule.count))
 
-    return check
+    return Compiled(check, static=True)
 
 
-def _duration(rule: DurationLimit) -> Checker:
+def _duration(rule: DurationLimit) -> Compiled:
     """Session age against its cap."""
+    memo, limit = _Memo(), human_duration(rule.seconds)
 
-    def check(_a: ProposedAction, s: SessionState, now: datetime) -> Verdict:
+    def check(_a: ProposedAction, s: SessionState, now: datetime, _e: Env) -> Verdict:
         age = int((now - s.started_at).total_seconds()) if s.started_at else 0
-        limit = human_duration(rule.seconds)
+        if (found := memo.get(age)) is not None:
+            return found
         detail = f"Session running {human_duration(age)} of {limit} allowed"
-        return _verdict(rule, detail, rule.mode, passed=age <= rule.seconds)
+        return memo.put(age, _verdict(rule, detail, rule.mode, passed=age <= rule.seconds))
 
-    return check
+    return Compiled(check)
 
 
-def _count(rule: CountLimit) -> Checker:
-    """Action counts, over the session or a sliding window."""
-    match = _matcher(rule.match) if rule.match else None
+def _count(rule: CountLimit) -> Compiled:
+    """Action counts, over the session or a sliding window (indexed by the session timeline)."""
+    m = _matcher(rule.match) if rule.match else None
     span = None if rule.window is None else timedelta(seconds=rule.window)
+    select = (
+        None if m is None else (lambda action, tool: m(action) or (tool is not None and m(tool)))
+    )
+    key, memo = ("count", rule.match), _Memo()
+    where = "this session" if span is None else f"the last {human_duration(rule.window or 0)}"
 
-    def check(a: ProposedAction, s: SessionState, now: datetime) -> Verdict | None:
-        if match and not (match(a.action) or (a.tool is not None and match(a.tool))):
-            return None
-        since = None if span is None else now - span
-        used = sum(
-            1
-            for r in s.history
-            if (since is None or r.at > since)
-            and (match is None or match(r.action) or (r.tool is not None and match(r.tool)))
-        )
-        where = "this session" if span is None else f"the last {human_duration(rule.window or 0)}"
+    def check(_a: ProposedAction, s: SessionState, now: datetime, _e: Env) -> Verdict:
+        used = s.timeline.count(key, select, None if span is None else now - span)
+        if (found := memo.get(used)) is not None:
+            return found
         detail = f"{used} of {rule.limit} actions used in {where}"
-        return _verdict(rule, detail, rule.mode, passed=used < rule.limit)
+        return memo.put(used, _verdict(rule, detail, rule.mode, passed=used < rule.limit))
 
-    return check
+    return Compiled(check, None if m is None else _either(m))
 
 
-def _budget(rule: BudgetLimit) -> Checker:
+def _budget(rule: BudgetLimit) -> Compiled:
     """Cost caps, with the alert fraction reported on passing verdicts."""
+    what = "Action cost" if rule.scope == "action" else "Session cost"
+    cap, warn = (
+        f"${rule.limit:,} limit",
+        None if rule.alert_at is None else rule.alert_at * rule.limit,
+    )
+    note = "" if rule.alert_at is None else f"; alert threshold {rule.alert_at:%} reached"
 
-    def check(a: ProposedAction, s: SessionState, _now: datetime) -> Verdict:
+    def check(a: ProposedAction, s: SessionState, _now: datetime, _e: Env) -> Verdict:
         spend = a.cost if rule.scope == "action" else s.total_cost + a.cost
         ok = spend <= rule.limit
-        what = "Action cost" if rule.scope == "action" else "Session cost"
-        detail = f"{what} ${spend:,} {'within' if ok else 'over'} ${rule.limit:,} limit"
-        alert = ok and rule.alert_at is not None and spend >= rule.alert_at * rule.limit
-        if alert:
-            detail += f"; alert threshold {rule.alert_at:%} reached"
-        verdict = _verdict(rule, detail, rule.mode, passed=ok)
-        return replace(verdict, alert=True) if alert else verdict
+        alert = ok and warn is not None and spend >= warn
+        detail = f"{what} ${spend:,} {'within' if ok else 'over'} {cap}{note if alert else ''}"
+        return Verdict(rule.rule_id, ok, detail, rule.mode, rule.risk, rule.decision_class, alert)
 
-    return check
+    return Compiled(check)
 
 
-def _flow(rule: FlowRule) -> Checker:
+def _flow(rule: FlowRule) -> Compiled:
     """Content from a source reaching a sink later in the session."""
-    source, sink = _matcher([rule.source]), _matcher([rule.sink])
+    source, sink, memo = _matcher([rule.source]), _matcher([rule.sink]), _Memo()
 
-    def check(a: ProposedAction, s: SessionState, _now: datetime) -> Verdict | None:
-        if not (sink(a.action) or (a.tool is not None and sink(a.tool))):
-            return None
+    def check(a: ProposedAction, s: SessionState, _now: datetime, _e: Env) -> Verdict:
+        key = (s.seen, a.sources)
+        if (found := memo.get(key)) is not None:
+            return found
         tainted = sorted(x for x in s.seen.union(a.sources) if source(x))
         detail = (
             f"{tainted[0]} content reaches {rule.sink}"
             if tainted
             else f"No {rule.source} content reaches {rule.sink}"
         )
-        return _verdict(rule, detail, "deny", passed=not tainted)
+        return memo.put(key, _verdict(rule, detail, "deny", passed=not tainted))
 
-    return check
+    return Compiled(check, _either(sink))
 
 
 def _number(value: Any) -> Decimal | None:
@@ -209,28 +223,20 @@ def _number(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
-def _aggregate(rule: AggregateLimit) -> Checker:
-    """Windowed sums of a numeric argument."""
+def _aggregate(rule: AggregateLimit) -> Compiled:
+    """Windowed sums of a numeric argument (indexed by the session timeline)."""
     match, span, u = _matcher(rule.actions), timedelta(seconds=rule.window), rule.unit
-    name = rule.arg.replace("_", " ").capitalize()
+    name, key = rule.arg.replace("_", " ").capitalize(), ("sum", rule.actions, rule.arg)
+    missing = _verdict(rule, f"args.{rule.arg} is missing or not a number", "deny", passed=False)
 
-    def check(a: ProposedAction, s: SessionState, now: datetime) -> Verdict | None:
-        if not match(a.action):
-            return None
+    def select(action: str, _tool: str | None) -> bool:
+        return match(action)
+
+    def check(a: ProposedAction, s: SessionState, now: datetime, _e: Env) -> Verdict:
         value = _number(a.args.get(rule.arg))
         if value is None:
-            return _verdict(
-                rule, f"args.{rule.arg} is missing or not a number", "deny", passed=False
-            )
-        since = now - span
-        prior = sum(
-            (
-                dict(r.numbers).get(rule.arg, Decimal(0))
-                for r in s.history
-                if r.at > since and match(r.action)
-            ),
-            Decimal(0),
-        )
+            return missing
+        prior = s.timeline.total(key, select, rule.arg, now - span)
         ok = prior + value <= rule.limit
         word = "within" if ok else "over"
         detail = f"{name} {u}{value:,} {word} {u}{rule.limit:,} {period(rule.window)} limit"
@@ -238,59 +244,51 @@ def _aggregate(rule: AggregateLimit) -> Checker:
             detail += f" ({u}{prior:,} already used)"
         return _verdict(rule, detail, "deny", passed=ok)
 
-    return check
+    return Compiled(check, lambda a: match(a.action))
 
 
-def _context(a: ProposedAction) -> dict[str, Any]:
-    """The variables a CEL expression sees."""
-    return {
-        "action": a.action,
-        "tool": a.tool or "",
-        "target": a.target or "",
-        "args": dict(a.args),
-        "paths": list(a.paths),
-        "sources": list(a.sources),
-    }
-
-
-def _run(program: Any, a: ProposedAction) -> bool | str:
-    """Run a CEL program: its boolean result, or the error text (which fails closed)."""
-    try:
-        result = program.execute(_context(a))
-    except Exception as exc:  # noqa: BLE001 - any evaluation error must deny, never pass
-        return f"CEL error: {type(exc).__name__}: {exc}"
-    return result if isinstance(result, bool) else f"CEL result is not a boolean: {result!r}"
-
-
-def _condition(rule: Condition) -> Checker:
+def _condition(rule: Condition) -> Compiled:
     """Argument conditions in CEL."""
     program, match = cel.compile(rule.expression), _matcher(rule.actions) if rule.actions else None
     label = rule.description or rule.expression
+    holds = _verdict(rule, f"{label}: holds", rule.effect, passed=True)
+    fails = _verdict(rule, f"{label}: does not hold", rule.effect, passed=False)
 
-    def check(a: ProposedAction, _s: SessionState, _now: datetime) -> Verdict | None:
-        if match and not (match(a.action) or (a.tool is not None and match(a.tool))):
-            return None
-        result = _run(program, a)
+    def check(_a: ProposedAction, _s: SessionState, _now: datetime, env: Env) -> Verdict:
+        result = env.run(program)
         if isinstance(result, str):
             return _verdict(rule, f"{label}: {result}", "deny", passed=False)
-        detail = f"{label}: {'holds' if result else 'does not hold'}"
-        return _verdict(rule, detail, rule.effect, passed=result)
+        return holds if result else fails
 
-    return check
+    return Compiled(check, None if match is None else _either(match))
 
 
-def _ask(rule: AskRule) -> Checker:
+def _ask(rule: AskRule) -> Compiled:
     """Actions that need a human's approval."""
     program, match = (cel.compile(rule.when) if rule.when else None), _matcher(rule.actions)
+    memo = _Memo()
 
-    def check(a: ProposedAction, _s: SessionState, _now: datetime) -> Verdict | None:
-        if not (match(a.action) or (a.tool is not None and match(a.tool))):
-            return None
-        result = True if program is None else _run(program, a)
+    def check(a: ProposedAction, _s: SessionState, _now: datetime, env: Env) -> Verdict | None:
+        result = True if program is None else env.run(program)
         if isinstance(result, str):
             return _verdict(rule, result, "deny", passed=False)
         if not result:
             return None
-        return _verdict(rule, f"Action {a.action!r} needs approval", "ask", passed=False)
+        if (found := memo.get(a.action)) is not None:
+            return found
+        detail = f"Action {a.action!r} needs approval"
+        return memo.put(a.action, _verdict(rule, detail, "ask", passed=False))
 
-    return check
+    return Compiled(check, _either(match), static=program is None)
+
+
+_KINDS: dict[type, Callable[[Any], Compiled]] = {
+    ListRule: _list, Expiry: _expiry, ViolationThreshold: _threshold, DurationLimit: _duration,
+    CountLimit: _count, BudgetLimit: _budget, FlowRule: _flow, AggregateLimit: _aggregate,
+    Condition: _condition, AskRule: _ask,
+}  # fmt: skip
+
+
+def compile_rule(rule: Rule) -> Compiled:
+    """The checker for one rule."""
+    return _KINDS[type(rule)](rule)

@@ -5,6 +5,11 @@ compiled to one regular expression per rule, CEL programs compiled), so ``evalua
 memory. Nothing here does I/O or reads the clock: ``now`` is passed in, which is what makes
 decisions recomputable by an auditor.
 
+Per kind of action (name, tool, whether a target and paths are given, violation counts) a plan
+is cached: which rules apply, with the verdicts of static rules already computed. Windowed
+counts and sums are answered by the session's :class:`~sealog.policy._timeline.Timeline` index
+in O(log n); the CEL variables are converted once per decision (:class:`._state.Env`).
+
 Steps of :meth:`CompiledPolicy.evaluate`:
 
 1. A killed session refuses everything (``kill``, rule ``session.killed``).
@@ -17,22 +22,41 @@ Steps of :meth:`CompiledPolicy.evaluate`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from fractions import Fraction
 
-from sealog.policy._checks import Checker, compile_rule
-from sealog.policy._state import Decision, Outcome, ProposedAction, SessionState, Verdict
-from sealog.policy.model import Policy
+from sealog.policy._checks import Checker, Compiled, compile_rule
+from sealog.policy._state import (
+    Decision,
+    Env,
+    Outcome,
+    ProposedAction,
+    SessionState,
+    Verdict,
+    cel_variables,
+)
+from sealog.policy.model import AskRule, Condition, Policy
 
 __all__ = ["CompiledPolicy", "compile_policy"]
 
 _RANK: dict[str, int] = {"kill": 3, "deny": 2, "ask": 1}
+_QUIET = frozenset({"alert", "log"})
+_PLANS = 1024
+"""Kinds of action whose plan is remembered before the cache starts over."""
+
+PlanKey = tuple[str, str | None, bool, bool, tuple[tuple[str, int], ...]]
+"""What decides which rules apply and the static verdicts: action, tool, whether a target and
+paths are given, the violation counts."""
+Plan = tuple[tuple[Verdict | None, ...], tuple[tuple[int, Checker], ...]]
+"""Verdicts in policy order (static ones filled in, the others None) and the checkers to run."""
 
 
 def compile_policy(policy: Policy) -> CompiledPolicy:
     """Compile a loaded policy for fast, repeated evaluation."""
-    return CompiledPolicy(policy, policy.hash(), tuple(compile_rule(rule) for rule in policy.rules))
+    texts = [r.expression if isinstance(r, Condition) else r.when or "" for r in policy.rules
+             if isinstance(r, Condition | AskRule)]  # fmt: skip
+    rules = tuple(compile_rule(rule) for rule in policy.rules)
+    return CompiledPolicy(policy, policy.hash(), rules, cel_variables(texts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +65,11 @@ class CompiledPolicy:
 
     policy: Policy
     policy_hash: str
-    checkers: tuple[Checker, ...]
+    rules: tuple[Compiled, ...]
+    cel_names: frozenset[str]
+    """The CEL variables the policy's expressions may read (the others are not converted)."""
+    plans: dict[PlanKey, Plan] = field(default_factory=dict, compare=False, repr=False)
+    """The plan for each kind of action seen (a cache, bounded)."""
 
     def evaluate(self, action: ProposedAction, state: SessionState, *, now: datetime) -> Decision:
         """Decide on ``action`` given what the session has seen; never raises on bad args.
@@ -56,25 +84,46 @@ class CompiledPolicy:
                               detail=f"Session was killed by {state.killed_by}",
                               decision_class="session_killed")  # fmt: skip
             return self._decide((verdict,))
-        verdicts = tuple(
-            v for check in self.checkers if (v := check(action, state, now)) is not None
-        )
-        return self._decide(verdicts)
+        key = (action.action, action.tool, action.target is None, not action.paths)
+        plan = self.plans.get((*key, state.violations))
+        if plan is None:
+            plan = self._plan(action, state, now)
+        env = Env(action, self.cel_names)
+        slots = list(plan[0])
+        for i, check in plan[1]:
+            slots[i] = check(action, state, now, env)
+        return self._decide(tuple([v for v in slots if v is not None]))
+
+    def _plan(self, action: ProposedAction, state: SessionState, now: datetime) -> Plan:
+        """Which rules apply to this kind of action, with the static verdicts computed."""
+        env = Env(action, self.cel_names)
+        applies = [r for r in self.rules if r.scope is None or r.scope(action)]
+        template = tuple(r.check(action, state, now, env) if r.static else None for r in applies)
+        dynamic = tuple((i, r.check) for i, r in enumerate(applies) if not r.static)
+        if len(self.plans) >= _PLANS:
+            self.plans.clear()
+        key = (action.action, action.tool, action.target is None, not action.paths)
+        self.plans[(*key, state.violations)] = plan = (template, dynamic)
+        return plan
 
     def _decide(self, verdicts: tuple[Verdict, ...]) -> Decision:
         """Combine verdicts into a decision (steps 3 and 4)."""
-        failed = [v for v in verdicts if not v.passed]
-        blocking = None
-        for v in failed:
-            if _RANK.get(v.effect, 0) > (_RANK.get(blocking.effect, 0) if blocking else 0):
-                blocking = v
+        blocking, rank, failed, alerts, flagged = None, 0, [], [], []
+        for v in verdicts:
+            if not v.passed:
+                failed.append(v.risk)
+                if (r := _RANK.get(v.effect, 0)) > rank:
+                    blocking, rank = v, r
+                if v.effect in _QUIET:
+                    alerts.append(v.rule_id)
+            if v.alert:
+                flagged.append(v.rule_id)
         outcome: Outcome = "allow" if blocking is None else blocking.effect  # type: ignore[assignment]
-        alerts = tuple(v.rule_id for v in verdicts if v.effect in {"alert", "log"} and not v.passed)
-        alerts += tuple(v.rule_id for v in verdicts if v.alert)
-        remaining = Fraction(1)
-        for v in failed:
-            remaining *= Fraction(100 - v.risk, 100)
-        risk = int((100 * (1 - remaining)) + Fraction(1, 2))
+        # risk = floor(100·(1 − Π(100 − wᵢ)/100ᵏ) + ½), exactly, in integers
+        scale, kept = 100 ** len(failed), 1
+        for w in failed:
+            kept *= 100 - w
+        risk = (2 * 100 * (scale - kept) + scale) // (2 * scale)
         return Decision(
             outcome=outcome,
             verdicts=verdicts,
@@ -83,5 +132,5 @@ class CompiledPolicy:
             decision_class="allowed" if blocking is None else blocking.decision_class,
             policy_version=self.policy.version,
             policy_hash=self.policy_hash,
-            alerts=alerts,
+            alerts=(*alerts, *flagged),
         )

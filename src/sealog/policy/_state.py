@@ -8,13 +8,17 @@ sequence again from :meth:`SessionState.empty` reproduces every decision (``veri
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+import cel
+
 from sealog.errors import UsageError
+from sealog.policy._timeline import Recorded, Timeline
 from sealog.policy.model import human_duration
 
 __all__ = ["Decision", "Outcome", "ProposedAction", "Recorded", "SessionState", "Verdict"]
@@ -57,21 +61,12 @@ class ProposedAction:
 
 
 @dataclass(frozen=True, slots=True)
-class Recorded:
-    """One allowed action as the session remembers it (enough for windows and sums)."""
-
-    at: datetime
-    action: str
-    tool: str | None
-    numbers: tuple[tuple[str, Decimal], ...]
-
-
-@dataclass(frozen=True, slots=True)
 class SessionState:
     """An in-memory snapshot of what one session has seen so far."""
 
     started_at: datetime | None = None
-    history: tuple[Recorded, ...] = ()
+    timeline: Timeline = field(default_factory=Timeline)
+    """The allowed actions, indexed for windowed counts and sums (see :mod:`._timeline`)."""
     total_cost: Decimal = Decimal(0)
     violations: tuple[tuple[str, int], ...] = ()
     seen: frozenset[str] = frozenset()
@@ -84,19 +79,28 @@ class SessionState:
         return cls(started_at=started_at)
 
     @property
+    def history(self) -> tuple[Recorded, ...]:
+        """The allowed actions so far, oldest first."""
+        return self.timeline.records()
+
+    @property
     def action_count(self) -> int:
         """Allowed actions so far."""
-        return len(self.history)
+        return len(self.timeline)
 
     def violation_count(self, kind: str) -> int:
         """How many violations of ``kind`` were recorded."""
-        return dict(self.violations).get(kind, 0)
+        for name, count in self.violations:
+            if name == kind:
+                return count
+        return 0
 
     def record(self, action: ProposedAction, decision: Decision) -> SessionState:
         """The state after ``decision`` was made on ``action``.
 
         An allowed action counts (history, cost, data-flow sources); a denied or pending one does
-        not; a kill marks the session killed so every later action is refused.
+        not; a kill marks the session killed so every later action is refused. Cost: amortized
+        O(1 + indexed windows) (the timeline is shared append-only, see :class:`Timeline`).
         """
         if decision.outcome == "kill":
             return replace(self, killed_by=self.killed_by or decision.blocking_rule)
@@ -109,15 +113,21 @@ class SessionState:
             and not isinstance(value, bool)
             and math.isfinite(value)
         )
-        seen = {action.action, *action.sources}
-        if action.tool:
-            seen.add(action.tool)
+        seen = self.seen
+        if (
+            action.action not in seen
+            or (action.tool and action.tool not in seen)
+            or (action.sources and not seen.issuperset(action.sources))
+        ):
+            seen = seen.union(
+                (action.action, *action.sources), (action.tool,) if action.tool else ()
+            )
         return replace(
             self,
             started_at=self.started_at or action.at,
-            history=(*self.history, Recorded(action.at, action.action, action.tool, numbers)),
+            timeline=self.timeline.append(Recorded(action.at, action.action, action.tool, numbers)),
             total_cost=self.total_cost + action.cost,
-            seen=self.seen | seen,
+            seen=seen,
         )
 
     def with_violation(self, kind: str, count: int = 1) -> SessionState:
@@ -193,3 +203,66 @@ def period(seconds: int) -> str:
     """``daily``/``hourly``/``weekly`` or ``30m`` — how a window reads in a sentence."""
     names = {86400: "daily", 3600: "hourly", 604800: "weekly"}
     return names.get(seconds, f"{human_duration(seconds)}")
+
+
+_PRUNABLE = ("action", "tool", "target", "paths", "sources")
+"""CEL variables that are strings (or lists of them): left out when no expression names them."""
+
+
+def cel_variables(expressions: Iterable[str]) -> frozenset[str]:
+    """The CEL variables a policy's expressions may read (a superset: any word that is one)."""
+    words = {w for text in expressions for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)}
+    return frozenset({"args", *(words & set(_PRUNABLE))})
+
+
+def _context(a: ProposedAction, names: frozenset[str] | None = None) -> dict[str, Any]:
+    """The variables a CEL expression sees (only ``names`` when given)."""
+    full = {
+        "action": a.action,
+        "tool": a.tool or "",
+        "target": a.target or "",
+        "args": dict(a.args),
+        "paths": list(a.paths),
+        "sources": list(a.sources),
+    }
+    return full if names is None else {k: v for k, v in full.items() if k in names}
+
+
+def _plain(a: ProposedAction) -> bool:
+    """Whether the string-typed fields really are strings (so leaving them out changes nothing)."""
+    return (
+        type(a.action) is str
+        and (a.tool is None or type(a.tool) is str)
+        and (a.target is None or type(a.target) is str)
+        and all(type(p) is str for p in a.paths)
+        and all(type(s) is str for s in a.sources)
+    )
+
+
+class Env:
+    """Per-decision scratch shared by the checkers: the action's CEL activation, built once.
+
+    The activation is one ``cel.Context`` holding only the variables the policy's expressions
+    name (``args`` always), converted once for all programs; if it cannot be built (a value CEL
+    cannot convert), each program runs on the full variables dict and reports its own error.
+    """
+
+    __slots__ = ("_cel", "action", "names")
+
+    def __init__(self, action: ProposedAction, names: frozenset[str] | None = None) -> None:
+        self.action, self.names = action, names
+        self._cel: cel.Context | bool | None = None
+
+    def run(self, program: Any) -> bool | str:
+        """Run a CEL program: its boolean result, or the error text (which fails closed)."""
+        if self._cel is None:
+            a = self.action
+            try:
+                self._cel = cel.Context(_context(a, self.names if _plain(a) else None))
+            except Exception:  # noqa: BLE001 - let each program report it, as before
+                self._cel = False
+        try:
+            result = program.execute(self._cel or _context(self.action))
+        except Exception as exc:  # noqa: BLE001 - any evaluation error must deny, never pass
+            return f"CEL error: {type(exc).__name__}: {exc}"
+        return result if isinstance(result, bool) else f"CEL result is not a boolean: {result!r}"

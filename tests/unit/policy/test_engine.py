@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import cel
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from sealog.policy import (
     compile_policy,
     load_policy,
 )
+from sealog.policy._timeline import Recorded, Timeline
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -486,3 +488,125 @@ def test_any_arguments_give_a_decision(args):
     d = PROPERTY_POLICY.evaluate(a, SessionState.empty(T0), now=T0)
     assert d.outcome in {"allow", "deny", "ask", "kill"}
     SessionState.empty(T0).record(a, d)
+
+
+# --- indexed windows (the session timeline) -----------------------------------------------
+
+HOUR = timedelta(hours=1)
+
+
+def test_window_boundary_is_exclusive():
+    """A recorded action exactly one window old no longer counts; a microsecond younger does."""
+    policy = engine("rate_limits: {max_actions_per_hour: 1}")
+    _, state = run(policy, [act(at=T0)])
+    edge, inside = act(at=T0 + HOUR), act(at=T0 + HOUR - timedelta(microseconds=1))
+    assert policy.evaluate(edge, state, now=edge.at).outcome == "allow"
+    assert policy.evaluate(inside, state, now=inside.at).outcome == "deny"
+
+
+def test_windowed_sum_after_expiry():
+    """Amounts leave the windowed sum exactly when they age out, keeping the naive wording."""
+    policy = engine("aggregates: [{sum: amount, actions: [transfer], window: 1h, max: 100}]")
+    amounts = [(T0, 60), (T0 + timedelta(minutes=30), 30.5)]
+    _, state = run(policy, [act("transfer", at=t, args={"amount": n}) for t, n in amounts])
+    probe = act("transfer", at=T0 + HOUR, args={"amount": 5})
+    assert verdict(policy.evaluate(probe, state, now=probe.at), "aggregates[0]").detail == (
+        "Amount 5 within 100 hourly limit (30.5 already used)"
+    )
+    early = act("transfer", at=T0 + timedelta(minutes=59), args={"amount": 10})
+    assert policy.evaluate(early, state, now=early.at).outcome == "deny"
+    gone = act("transfer", at=T0 + 2 * HOUR, args={"amount": 100})
+    assert verdict(policy.evaluate(gone, state, now=gone.at), "aggregates[0]").passed
+
+
+def test_record_on_an_old_state_branches():
+    """Recording on an older state leaves it and its other successors unchanged."""
+    policy = engine("rate_limits: {per_action: {t: 5}}\nactions: {allow: ['*']}")
+    _, base = run(policy, [act("t"), act("t")])
+    one = base.record(
+        act("t", at=T0 + HOUR / 2), Decision("allow", (), 0, None, "allowed", None, "")
+    )
+    two = base.record(
+        act("u", at=T0 + HOUR / 2), Decision("allow", (), 0, None, "allowed", None, "")
+    )
+    probe = act("t", at=T0 + HOUR / 2)
+    used = [verdict(policy.evaluate(probe, s, now=probe.at), "rate_limits.per_action.t").detail
+            for s in (base, one, two)]  # fmt: skip
+    assert used == [f"{n} of 5 actions used in the last 1h" for n in (2, 3, 2)]
+    assert [s.action_count for s in (base, one, two)] == [2, 3, 3]
+    assert one.history[:2] == two.history[:2] == base.history
+    assert one != two
+
+
+def test_unconvertible_argument_reports_the_same_cel_error():
+    """A value CEL cannot convert fails closed with the error the plain dict evaluation gives."""
+    a = act("t", args={"x": object()})
+    d = decide("conditions: [{require: 'size(paths) == 0'}]", a)
+    plain = {
+        "action": "t",
+        "tool": "",
+        "target": "",
+        "args": dict(a.args),
+        "paths": [],
+        "sources": [],
+    }
+    try:
+        cel.compile("size(paths) == 0").execute(plain)
+    except Exception as exc:  # noqa: BLE001 - the message is what is compared
+        expected = f"size(paths) == 0: CEL error: {type(exc).__name__}: {exc}"
+    assert (d.outcome, d.verdicts[0].detail) == ("deny", expected)
+
+
+def naive_count(records, since, select):
+    return sum(1 for r in records if r.at > since and select(r.action, r.tool))
+
+
+def naive_total(records, since, select, arg):
+    return sum((dict(r.numbers).get(arg, Decimal(0)) for r in records
+                if r.at > since and select(r.action, r.tool)), Decimal(0))  # fmt: skip
+
+
+NUMBERS = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-1000, max_value=1000),
+    st.sampled_from([Decimal("0.0"), Decimal("1E+3"), Decimal("-0"), Decimal("12.50")]),
+)
+SPOILERS = st.sampled_from([None, Decimal(10**14), Decimal("1E-12")])
+RECORDS = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "ab"]),
+        st.sampled_from([None, "a", "t"]),
+        st.integers(0, 40),
+        st.none() | NUMBERS,
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(RECORDS, st.integers(0, 60), st.integers(0, 40), st.booleans(), SPOILERS)
+def test_timeline_equals_the_naive_scan(specs, window, branch_at, ordered, spoiler):
+    """Indexed counts and sums equal the naive scan, representation included, on every branch."""
+    line, records, at = Timeline(), [], T0
+    if spoiler is not None:  # a number where the naive Decimal sum could round
+        specs = [*specs, ("a", None, 1, spoiler)]
+    for i, (name, tool, step, number) in enumerate(specs):
+        at += timedelta(minutes=step if ordered or i % 7 else -step)  # out of time order
+        numbers = () if number is None else (("n", Decimal(number)),)
+        records.append(Recorded(at, name, tool, numbers))
+        line = line.append(records[-1])
+    branch = Timeline(tuple(records[:branch_at])).append(
+        Recorded(at, "a", None, (("n", Decimal(7)),))
+    )
+    views = [(line, records), (branch, [*records[:branch_at], branch.records()[-1]])]
+    selectors = {("count", "a"): lambda x, t: x == "a" or t == "a", ("count", "*"): None}
+    for view, rs in views:
+        assert view.records() == tuple(rs)
+        for minutes in range(-5, 40 * 40, max(1, window * 7)):
+            since = T0 + timedelta(minutes=minutes)
+            for key, select in selectors.items():
+                want = naive_count(rs, since, select or (lambda _x, _t: True))
+                assert view.count(key, select, since) == want
+            got = view.total(("sum", "a"), lambda x, _t: x.startswith("a"), "n", since)
+            want = naive_total(rs, since, lambda x, _t: x.startswith("a"), "n")
+            assert (got, str(got)) == (want, str(want))
