@@ -832,6 +832,50 @@ def case_key_only_in_the_keys_list():
     return _log_bundle(rows, [OWNER.public_key, REVIEWER.public_key]), {"unknown-key"}
 
 
+def _policy_row(
+    author: SigningKey, seq: int, prev: str | None, agent: str, version: int
+) -> tuple[bytes, bytes]:
+    """A policy entry by ``author`` for ``agent`` (spec §4.5a), as a lying log may hold it."""
+    fields = {
+        **_common(author.address, seq, prev),
+        "kind": "policy",
+        "agent": agent,
+        "version": version,
+        "document": "actions:\n  allow: ['*']\n",
+        "format": "yaml",
+        "policy_hash": "sha256:" + "ab" * 32,
+    }
+    return _row(author, fields)
+
+
+def case_policy_by_its_owner():
+    rows = _honest_rows(WRITER.public_key)
+    first = _policy_row(OWNER, 2, _id(rows[1]), WRITER.address, 1)
+    rows += [first, _policy_row(OWNER, 3, _id(first), WRITER.address, 2)]
+    return _log_bundle(rows, []), set()
+
+
+def case_policy_version_skipped():
+    rows = _honest_rows(WRITER.public_key)
+    rows += [_policy_row(OWNER, 2, _id(rows[1]), WRITER.address, 2)]
+    return _log_bundle(rows, []), {"bad-policy"}
+
+
+def case_policy_by_another_owner():
+    rows = _honest_rows(WRITER.public_key)
+    rows += [
+        _register(REVIEWER, 0, None, REVIEWER.public_key, "owner"),
+        _policy_row(
+            REVIEWER,
+            1,
+            _id(_register(REVIEWER, 0, None, REVIEWER.public_key, "owner")),
+            WRITER.address,
+            1,
+        ),
+    ]
+    return _log_bundle(rows, []), {"bad-policy"}
+
+
 def case_agent_registered_by_an_agent():
     rows = _honest_rows(WRITER.public_key)
     rows += [_register(WRITER, 0, None, REVIEWER.public_key, "agent"), _act(REVIEWER, 0, None)]
@@ -919,6 +963,9 @@ EDGE_CASES = [
     pytest.param(case_unknown_role, id="unknown-role"),
     pytest.param(case_entries_before_the_registration, id="before-registration"),
     pytest.param(case_two_log_signature_lines_one_bad, id="two-log-lines"),
+    pytest.param(case_policy_by_its_owner, id="policy-by-owner"),
+    pytest.param(case_policy_version_skipped, id="policy-version-skipped"),
+    pytest.param(case_policy_by_another_owner, id="policy-by-another-owner"),
     pytest.param(case_upper_case_proof_hex, id="upper-case-proof"),
 ]
 

@@ -70,6 +70,7 @@ INTEGRITY = frozenset(
         "forked-checkpoint",
         "bad-checkpoint",
         "bad-registration",
+        "bad-policy",
         "beyond-checkpoint",
     }
 )
@@ -658,6 +659,8 @@ class _Audit:
         self.full = verdict.full
         self.scope = scope
         self.known: dict[str, tuple[bytes, str]] = {}  # address -> (key, role), step 6.7
+        self.owners: dict[str, str] = {}  # agent -> its owner, step 6.7
+        self.policy_versions: dict[str, int] = {}  # agent -> last policy version, step 6.7a
         self.checkpoint = checkpoint
         self.leaves: list[bytes] = []
         self.tree_whole = True
@@ -711,6 +714,8 @@ class _Audit:
             bad = True  # 6.6
         if not bad and kind == "register":  # 6.7
             self._register(fields, where)
+        if not bad and kind == "policy":  # 6.7a
+            self._policy(fields, where)
         if self._selected(author, fields["time"]):  # 6.8
             self._chain(author, seq, fields["prev"], leaf.hex(), index, bad=bad)
 
@@ -735,8 +740,30 @@ class _Audit:
             problem = "role is neither owner nor agent"
         else:
             self.known[subject] = (key, role)
+            if role == "agent":
+                self.owners[subject] = author
             return
         self.gap("bad-registration", problem, **where)
+
+    def _policy(self, fields: dict[str, Any], where: dict[str, Any]) -> None:
+        """§8.2 step 6.7a: a good policy entry is sealed by the agent's owner, in sequence."""
+        agent, version = fields.get("agent"), fields.get("version")
+        if not isinstance(agent, str) or type(version) is not int:
+            self.gap("bad-policy", "no agent or no integer version", **where)
+            return
+        owner = self.owners.get(agent)
+        if owner is None:
+            if self.full:
+                self.gap("bad-policy", "the agent is not registered", **where)
+            return
+        if owner != fields["author"]:
+            self.gap("bad-policy", "not sealed by the agent's owner", **where)
+            return
+        last = self.policy_versions.get(agent)
+        expected = (version if not self.full else 1) if last is None else last + 1
+        self.policy_versions[agent] = version
+        if version != expected:
+            self.gap("bad-policy", "versions do not run 1, 2, 3 without a gap", **where)
 
     def _inclusion(self, item: dict[str, Any], index: int, leaf: bytes) -> None:
         proof = item.get("proof")

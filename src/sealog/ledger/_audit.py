@@ -45,6 +45,8 @@ class _Row:
     bad: bool = False
     ok: bool = True
     link: tuple[str, int, str | None, str | None, int] | None = None
+    problem: str | None = None
+    """A ``policy`` rule the entry breaks, reported only if its signature holds."""
 
     def job(self) -> Job:
         """The deferred signature check."""
@@ -92,6 +94,8 @@ class Audit:
         self._selected = selected
         self.report = VerifyReport(scope=scope)
         self._known: dict[str, tuple[PublicKey, str]] = {}
+        self._owners: dict[str, str] = {}
+        self._policy_versions: dict[str, int] = {}
         self._agent = agent
         self._tree = CompactRange()
         self._tree_whole = True
@@ -180,9 +184,8 @@ class Audit:
             self._sink = None
         return row
 
-    def _prepare_into(  # noqa: PLR0912 - the audit's per-row steps, in order
-        self, row: _Row, index: int, data: bytes, signature: bytes, stored_leaf: bytes | None
-    ) -> None:
+    def _place(self, index: int, data: bytes, signature: bytes) -> bytes:
+        """Check the row's index, extend the recomputed tree with it; return its leaf hash."""
         if self._partial:
             self._tree_whole = False
         elif index != self._next_index:
@@ -201,6 +204,12 @@ class Audit:
         if self._tree_whole:
             self._tree.append(leaf)
             self._hold_to_checkpoint()
+        return leaf
+
+    def _prepare_into(
+        self, row: _Row, index: int, data: bytes, signature: bytes, stored_leaf: bytes | None
+    ) -> None:
+        leaf = self._place(index, data, signature)
         try:
             entry = SignedEntry.parse(data, signature, leaf=leaf)
         except EntryRejected as exc:
@@ -242,6 +251,8 @@ class Audit:
                 self._learn(entry, where)
         else:
             row.entry, row.key = entry, key
+            if entry.kind == "policy" and not row.bad:
+                row.problem = self._policy_rule(entry)
         if mine and self._chained(author, entry.time):
             row.link = (author, entry.seq, entry.prev, entry.id, index)
 
@@ -256,6 +267,8 @@ class Audit:
                 if not row.bad:
                     self.gap("altered", "signature does not verify", **(row.where or {}))
                 row.bad = True
+        if row.problem is not None and not row.bad:
+            self.gap("bad-policy", row.problem, **(row.where or {}))
         if row.link is not None:
             author, seq, prev, entry_id, index = row.link
             self._chains.link(author, seq, prev, entry_id, index, bad=row.bad)
@@ -284,8 +297,32 @@ class Audit:
             problem = f"unknown role {role!r}"
         else:
             self._known[key.address] = (key, str(role))
+            if role == "agent":
+                self._owners[key.address] = entry.author
             return
         self.gap("bad-registration", problem, **where)
+
+    def _policy_rule(self, entry: SignedEntry) -> str | None:
+        """The rule a ``policy`` entry breaks, judged in log order, or None (spec §4.8 rule 7).
+
+        Only the agent's owner seals its policy, and versions run 1, 2, 3 … with no gap. In a
+        partial selection the numbering is checked from the first version met, and an agent
+        whose registration the selection does not carry is not judged.
+        """
+        agent, version = entry.fields.get("agent"), entry.fields.get("version")
+        if not isinstance(agent, str) or type(version) is not int:
+            return "a policy entry must name an agent and an integer version"
+        owner = self._owners.get(agent)
+        if owner is None:
+            return None if self._partial else f"{agent} is not a registered agent"
+        if owner != entry.author:
+            return f"policy of {agent} is signed by {entry.author}, not by its owner {owner}"
+        last = self._policy_versions.get(agent)
+        expected = (version if self._partial else 1) if last is None else last + 1
+        self._policy_versions[agent] = version
+        if version != expected:
+            return f"policy version {version} of {agent} does not follow version {expected - 1}"
+        return None
 
     def _hold_to_checkpoint(self) -> None:
         size = self._tree.size

@@ -24,6 +24,7 @@ GAP_KINDS = (
     "forked-checkpoint",
     "bad-checkpoint",
     "bad-registration",
+    "bad-policy",
     "truncated-tail",
     "beyond-checkpoint",
 )

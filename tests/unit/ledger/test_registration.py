@@ -21,6 +21,7 @@ from sealog.home import Home
 from sealog.ledger import Checkpoint, Ledger, SignedEntry, VerifyReport, verify_bundle
 from sealog.ledger._merkle import root_from_leaves
 from sealog.ledger.entry import sign_entry
+from sealog.policy.store import set_policy
 
 LOG_KEY = SigningKey(bytes([0xE0]) * 32)
 ORIGIN = "sealog.test/registration"
@@ -311,3 +312,61 @@ def test_bad_registration_written_into_a_ledger_file(
         mine = reopened.verify(agent=author)
     assert not mine.ok
     assert set(expected) <= set(located(mine))  # others' register entries are checked too
+
+
+# -- policy entries (spec §4.8 rule 7, §8.3 bad-policy) --------------------------------------------
+
+
+def _policy(rows: Rows, author: SigningKey, version: int, agent: str | None = None) -> int:
+    """A policy entry for AGENT (or ``agent``) by ``author``, numbered ``version``."""
+    return rows.add(
+        author,
+        "policy",
+        agent=agent or AGENT.address,
+        version=version,
+        document="actions:\n  allow: ['*']\n",
+        format="yaml",
+        policy_hash="sha256:" + "ab" * 32,
+    )
+
+
+def test_consecutive_policies_by_the_owner_verify() -> None:
+    """Versions 1 and 2 of an agent's policy, sealed by its owner, verify."""
+    rows = honest()
+    _policy(rows, OWNER, 1)
+    _policy(rows, OWNER, 2)
+    report = verified(rows)
+    assert report.ok, report.gaps
+
+
+def test_a_policy_sealed_by_another_owner_is_a_bad_policy() -> None:
+    """A policy entry signed by someone other than the agent's owner is a bad-policy gap."""
+    rows = honest()
+    rows.register(OTHER_OWNER, OTHER_OWNER, "owner")
+    at = _policy(rows, OTHER_OWNER, 1)
+    assert located(verified(rows)) == [rows.gap("bad-policy", at)]
+
+
+def test_a_skipped_or_repeated_policy_version_is_a_bad_policy() -> None:
+    """Versions must run 1, 2, 3: a repeat and a skip are each a bad-policy gap."""
+    rows = honest()
+    _policy(rows, OWNER, 1)
+    repeat = _policy(rows, OWNER, 1)
+    skip = _policy(rows, OWNER, 3)
+    assert located(verified(rows)) == [rows.gap("bad-policy", repeat), rows.gap("bad-policy", skip)]
+
+
+def test_a_policy_for_an_unregistered_agent_is_a_bad_policy() -> None:
+    """A policy governing an address that is no registered agent is a bad-policy gap."""
+    rows = honest()
+    at = _policy(rows, OWNER, 1, agent=OWNER.address)
+    assert located(verified(rows)) == [rows.gap("bad-policy", at)]
+
+
+def test_a_real_ledgers_policies_verify(tmp_path: Path) -> None:
+    """Policies sealed through the ledger verify in a full audit."""
+    with Ledger.init(tmp_path / ".sealog") as ledger:
+        ledger.register_agent(AGENT, OWNER)
+        set_policy(ledger, OWNER, AGENT.address, "actions:\n  allow: [quote]\n")
+        set_policy(ledger, OWNER, AGENT.address, "actions:\n  allow: [quote, trade]\n")
+        assert ledger.verify().ok
