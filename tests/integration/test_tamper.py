@@ -378,7 +378,10 @@ def test_key_added_to_the_registry_by_hand(disk_ledger) -> None:
     assert receipt.index == disk_ledger.size
     assert not report.ok
     assert located(report) == expect(("unknown-key", receipt.index, intruder.address, 0, None))
-    assert located(mine) == expect(("unknown-key", receipt.index, intruder.address, 0, None))
+    assert located(mine) == expect(
+        ("unknown-key", receipt.index, intruder.address, 0, None),
+        ("unknown-key", None, intruder.address, None, None),
+    )
 
 
 def test_latest_checkpoint_deleted(disk_ledger) -> None:

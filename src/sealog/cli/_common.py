@@ -26,6 +26,7 @@ from sealog.errors import (
 )
 from sealog.home import Home
 from sealog.ledger import Ledger
+from sealog.ledger._sequencer import REFUSALS
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -84,13 +85,6 @@ def state(ctx: typer.Context) -> State:
     """The global options of this invocation."""
     found = ctx.find_object(State)
     return found if found is not None else State()
-
-
-REFUSALS = frozenset(
-    {"unknown-author", "bad-signature", "replayed-seq", "skipped-seq", "bad-chain"}
-    | {"already-registered", "not-allowed"}
-)
-"""Rejection codes that are the ledger saying no to well-formed input (exit 1, not 2)."""
 
 
 def exit_code_for(exc: Error) -> int:

@@ -276,6 +276,10 @@ class Audit:
     def _chained(self, author: str, time: object) -> bool:
         return self._selected is None or self._selected(author, time)
 
+    def knows(self, address: str) -> bool:
+        """True if a valid register entry met so far introduced ``address``'s key."""
+        return address in self._known
+
     def first_seq(self, author: str) -> int | None:
         """The first sequence number of ``author`` met in the pass, or None."""
         return self._chains.first_seq(author)

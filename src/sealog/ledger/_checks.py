@@ -86,10 +86,9 @@ def audit_log(
     for size, message in bad:
         audit.gap("bad-checkpoint", f"stored checkpoint does not verify: {message}", size=size)
     audit.feed_all(storage.raw_entries(), checker)
-    report = audit.finish(latest)
-    if agent is not None and agent not in {r.address for r in storage.registrations()}:
-        audit.gap("unknown-key", f"{agent} is not registered with this ledger", author=agent)
-    return report
+    if agent is not None and not audit.knows(agent):
+        audit.gap("unknown-key", f"{agent} has no valid register entry in this log", author=agent)
+    return audit.finish(latest)
 
 
 def _proven_key(

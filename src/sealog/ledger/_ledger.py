@@ -15,17 +15,10 @@ from sealog.errors import (
     Error,
     NotFound,
     UsageError,
-    VerificationError,
 )
 from sealog.home import Home
 from sealog.ledger._checks import EntryVerification, audit_log, check_entry
-from sealog.ledger._merkle import (
-    EMPTY_ROOT,
-    consistency_proof,
-    inclusion_proof,
-    node_hash,
-    perfect_nodes,
-)
+from sealog.ledger._merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, tree_root
 from sealog.ledger._parallel import SignatureChecker
 from sealog.ledger._sequencer import Receipt, Sequencer
 from sealog.ledger.checkpoint import Checkpoint
@@ -201,13 +194,9 @@ class Ledger:
         for attempt in (1, 2):
             entry = self.sign_next(key, kind, fields, time=time)
             try:
-                return self._sequencer.submit([entry])[0]
-            except Error as exc:
-                with self._sign_lock:
-                    pending = self._pending.get(key.address)
-                    if pending is not None and pending.leaf == entry.leaf:
-                        del self._pending[key.address]
-                if attempt == 2 or not (isinstance(exc, EntryRejected) and exc.code in _RETRYABLE):  # noqa: PLR2004
+                return self.submit([entry])[0]
+            except EntryRejected as exc:
+                if attempt == 2 or exc.code not in _RETRYABLE:  # noqa: PLR2004 - the retry
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -328,17 +317,7 @@ class Ledger:
         """
         if not 0 <= size <= self.size():
             raise UsageError(f"tree size {size} is beyond the log's {self.size()} entries")
-        if size == 0:
-            return EMPTY_ROOT
-        wanted = perfect_nodes(0, size)
-        nodes = self._storage.read_nodes(wanted)
-        try:
-            h = nodes[wanted[-1]]
-            for node in reversed(wanted[:-1]):
-                h = node_hash(nodes[node], h)
-        except KeyError as exc:
-            raise VerificationError(f"tree storage lacks node {exc}") from exc
-        return h
+        return tree_root(size, self._storage.read_nodes)
 
     def prove_inclusion(self, index: int, size: int | None = None) -> InclusionProof:
         """Inclusion proof of entry ``index`` in the tree of ``size`` (the latest if None).

@@ -27,6 +27,7 @@ __all__ = [
     "node_hash",
     "perfect_nodes",
     "root_from_leaves",
+    "tree_root",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -138,6 +139,15 @@ def _resolve(ranges: list[tuple[int, int]], read: NodeReader) -> list[bytes]:
     if missing:
         raise VerificationError(f"tree storage lacks {len(missing)} node(s), e.g. {min(missing)}")
     return [_subtree(start, end, nodes) for start, end in ranges]
+
+
+def tree_root(size: int, read: NodeReader) -> bytes:
+    """MTH of the first ``size`` leaves, folded from O(log n) stored perfect subtrees.
+
+    Raises:
+        VerificationError: the storage lacks a node it should hold.
+    """
+    return EMPTY_ROOT if size == 0 else _resolve([(0, size)], read)[0]
 
 
 def inclusion_proof(index: int, size: int, read: NodeReader) -> list[bytes]:

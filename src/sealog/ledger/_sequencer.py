@@ -26,7 +26,14 @@ from sealog.ledger.checkpoint import Checkpoint
 from sealog.ledger.entry import SignedEntry, check_schema
 from sealog.ledger.storage import Batch, Head, Registration, Storage
 
-__all__ = ["MAX_BATCH", "Receipt", "Sequencer"]
+__all__ = ["MAX_BATCH", "REFUSALS", "Receipt", "Sequencer"]
+
+REFUSALS = frozenset(
+    {"unknown-author", "bad-signature", "replayed-seq", "skipped-seq", "bad-chain"}
+    | {"time-regressed", "already-registered", "not-allowed", "policy-version"}
+)
+"""Rejection codes that mean the log says no to a well-formed entry (the CLI exits 1 for
+these, 2 for malformed input)."""
 
 MAX_BATCH = 10_000
 """Most entries one submission may carry."""

@@ -211,10 +211,6 @@ def load_bundle(path: Path) -> dict[str, Any]:
     return data
 
 
-def _b64(value: Any, what: str) -> bytes:
-    return b64decode_strict(value, what)
-
-
 def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> VerifyReport:
     """Verify a parsed bundle offline.
 
@@ -244,7 +240,7 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
     for item in keys:
         if not isinstance(item, dict):
             raise FormatError("bundle key is not an object")
-        key = PublicKey(_b64(item.get("public_key"), "key"))
+        key = PublicKey(b64decode_strict(item.get("public_key"), "key"))
         if key.address != item.get("address"):
             raise FormatError(f"bundle key for {item.get('address')} does not hash to that address")
     label = "bundle (full)" if full else "bundle (partial)"
@@ -320,7 +316,11 @@ def _selection(scope: dict[str, Any]) -> Callable[[str, object], bool]:
 def _bundle_entry(item: Any, position: int) -> tuple[int, bytes, bytes]:
     if not isinstance(item, dict) or type(item.get("index")) is not int:
         raise FormatError(f"bundle entry {position} lacks an integer index")
-    return int(item["index"]), _b64(item.get("entry"), "entry"), _b64(item.get("sig"), "sig")
+    return (
+        int(item["index"]),
+        b64decode_strict(item.get("entry"), "entry"),
+        b64decode_strict(item.get("sig"), "sig"),
+    )
 
 
 def _check_proof(

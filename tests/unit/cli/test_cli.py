@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from sealog.cli import main
+from sealog.cli._common import exit_code_for
 from sealog.crypto import SigningKey
+from sealog.errors import EntryRejected
 
 
 class Run:
@@ -275,3 +277,11 @@ def test_verify_one_entry(ready):
     assert ready.json("verify", "--entry", receipt["id"])["index"] == receipt["index"]
     assert ready("verify", "--entry", "999")[0] == 1
     assert ready("verify", "--entry", "not-an-id")[0] == 2
+
+
+def test_refusals_of_well_formed_entries_exit_1_malformed_exit_2():
+    """Every code the log uses to refuse a well-formed entry maps to 1; malformed input to 2."""
+    for code in ("time-regressed", "policy-version", "replayed-seq", "not-allowed"):
+        assert exit_code_for(EntryRejected("no", code=code)) == 1
+    for code in ("not-canonical", "bad-field", "too-large", "unknown-kind"):
+        assert exit_code_for(EntryRejected("bad", code=code)) == 2

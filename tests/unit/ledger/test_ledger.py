@@ -370,6 +370,7 @@ def test_verify_of_one_agent_checks_the_register_entries_its_key_comes_from(
         ("unknown-key", 2, OWNER.address, 2, None),
         ("unknown-key", 3, AGENTS[0].address, 0, None),
         ("unknown-key", 5, AGENTS[0].address, 1, None),
+        ("unknown-key", None, AGENTS[0].address, None, None),
         ("root-mismatch", 0, None, None, 1),
     ]
 

@@ -22,6 +22,7 @@ from sealog.ledger._merkle import (
     node_hash,
     perfect_nodes,
     root_from_leaves,
+    tree_root,
     verify_consistency,
     verify_inclusion,
 )
@@ -567,3 +568,24 @@ def test_append_returns_exactly_the_perfect_subtrees(hashes):
     assert seen == {
         (level, index) for level in range(n.bit_length()) for index in range(n >> level)
     }
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=0, max_value=300))
+def test_tree_root_folds_stored_nodes_to_the_root(size):
+    """tree_root over stored perfect subtrees equals the root computed from the leaves."""
+    leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(size)]
+    stored: dict[tuple[int, int], bytes] = {}
+    compact = CompactRange()
+    for leaf in leaves:
+        for level, index, digest in compact.append(leaf):
+            stored[(level, index)] = digest
+    assert tree_root(size, lambda wanted: {n: stored[n] for n in wanted}) == root_from_leaves(
+        leaves
+    )
+
+
+def test_tree_root_names_a_missing_node():
+    """A node the storage should hold but lacks is a VerificationError, not a KeyError."""
+    with pytest.raises(VerificationError, match="lacks"):
+        tree_root(5, lambda _wanted: {})
