@@ -20,7 +20,7 @@ import rfc8785
 
 from sealog.errors import CanonicalError
 
-__all__ = ["MAX_SAFE_INTEGER", "canonicalize", "parse_canonical"]
+__all__ = ["MAX_SAFE_INTEGER", "canonicalize", "encode_arguments", "parse_canonical"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer magnitude allowed in canonical values (I-JSON, RFC 7493 §2.2)."""
@@ -53,6 +53,34 @@ def canonicalize(value: Any, *, allow_floats: bool = False) -> bytes:
         raise CanonicalError("string is not valid Unicode (unpaired surrogate)") from exc
     except (rfc8785.CanonicalizationError, ValueError) as exc:
         raise CanonicalError(f"value cannot be canonicalized: {exc}") from exc
+
+
+def encode_arguments(args: Any) -> tuple[str, str]:
+    """A tool call's arguments as JSON text that parses back to equal values, and its basis.
+
+    ``canonical``: RFC 8785 with floats allowed (ES6 shortest round-trip numbers), the form the
+    ``args_digest`` of a decision is taken over. ``raw``: sorted keys, no whitespace, for
+    arguments RFC 8785 cannot express (integers beyond ±(2^53−1)); still exact.
+
+    Raises:
+        CanonicalError: the arguments are not JSON (a non-string key, NaN, an object).
+    """
+    try:
+        return canonicalize(args, allow_floats=True).decode("utf-8"), "canonical"
+    except CanonicalError as first:
+        try:
+            text = _RAW(args)
+            exact = json.loads(text) == args
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise CanonicalError(f"arguments are not JSON: {first.message}") from exc
+        if not exact:
+            raise CanonicalError(f"arguments are not JSON: {first.message}") from first
+        return text, "raw"
+
+
+_RAW = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+).encode
 
 
 def parse_canonical(data: bytes) -> Any:

@@ -10,6 +10,9 @@ Error:
     │   ├── FormatError         an unreadable key, checkpoint, proof or bundle file
     │   ├── EntryRejected       the ledger refused an entry (signature, chain, size, author …)
     │   └── PolicyError         a policy file is invalid (names the file, line and key path)
+    ├── PolicyViolation         the gate refused an action (deny); carries the decision
+    │   ├── ApprovalRequired    the action waits for a human (ask)
+    │   └── SessionKilled       the session is killed: nothing more may run in it
     ├── NotFound                no such agent, key, entry or checkpoint
     ├── VerificationError       a signature, proof or checkpoint did not verify
     └── StorageError            the storage backend failed; the ledger is unchanged
@@ -21,6 +24,7 @@ Each error carries a stable ``code`` (a short slug that scripts may match on) an
 from __future__ import annotations
 
 __all__ = [
+    "ApprovalRequired",
     "CanonicalError",
     "EntryRejected",
     "Error",
@@ -28,6 +32,8 @@ __all__ = [
     "InputError",
     "NotFound",
     "PolicyError",
+    "PolicyViolation",
+    "SessionKilled",
     "StorageError",
     "UsageError",
     "VerificationError",
@@ -117,6 +123,40 @@ class PolicyError(InputError):
         """
         super().__init__(message, code=code, hint=hint)
         self.problems = problems or (message,)
+
+
+class PolicyViolation(Error):
+    """The gate refused an action; ``decision`` is the sealed decision that says why.
+
+    Raised by ``Session.enforce`` and by the guards (context manager, decorator, framework
+    middleware). ``decision`` is a :class:`sealog.gate.GateDecision` (typed loosely here so the
+    exception tree imports nothing).
+    """
+
+    code = "denied"
+
+    def __init__(self, message: str, *, decision: object = None, code: str | None = None) -> None:
+        """Create the refusal.
+
+        Args:
+            message: Which rule refused and why, in words.
+            decision: The sealed decision (None only when no decision could be made).
+            code: A stable slug overriding the class default.
+        """
+        super().__init__(message, code=code)
+        self.decision = decision
+
+
+class ApprovalRequired(PolicyViolation):
+    """The action was sent to a human (an ``ask`` rule); it must not run until approved."""
+
+    code = "approval-required"
+
+
+class SessionKilled(PolicyViolation):
+    """The session is killed; every later action in it (and its child sessions) is refused."""
+
+    code = "session-killed"
 
 
 class NotFound(Error):

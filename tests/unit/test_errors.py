@@ -9,6 +9,7 @@ import pytest
 import sealog
 from sealog import errors
 from sealog.errors import (
+    ApprovalRequired,
     CanonicalError,
     EntryRejected,
     Error,
@@ -16,6 +17,8 @@ from sealog.errors import (
     InputError,
     NotFound,
     PolicyError,
+    PolicyViolation,
+    SessionKilled,
     StorageError,
     UsageError,
     VerificationError,
@@ -29,6 +32,9 @@ TREE = {
     FormatError: InputError,
     EntryRejected: InputError,
     PolicyError: InputError,
+    PolicyViolation: Error,
+    ApprovalRequired: PolicyViolation,
+    SessionKilled: PolicyViolation,
     NotFound: Error,
     VerificationError: Error,
     StorageError: Error,
@@ -41,6 +47,9 @@ CODES = {
     FormatError: "bad-format",
     EntryRejected: "entry-rejected",
     PolicyError: "bad-policy",
+    PolicyViolation: "denied",
+    ApprovalRequired: "approval-required",
+    SessionKilled: "session-killed",
     NotFound: "not-found",
     VerificationError: "verification-failed",
     StorageError: "storage",

@@ -273,6 +273,21 @@ class Ledger:
             raise NotFound(f"no agent or owner {address} is registered with this ledger")
         return found
 
+    def head(self, address: str) -> Head | None:
+        """The author's latest committed entry (seq, leaf, time), None before its first."""
+        return self._sequencer.head(address)
+
+    def policy_version(self, agent: str) -> int:
+        """The number of the agent's policy version in force, 0 when none is sealed.
+
+        Raises:
+            NotFound: ``agent`` is not a registered agent.
+        """
+        registration = self.agent(agent)
+        if registration.owner is None:
+            raise NotFound(f"{agent} is an owner; policies govern agents")
+        return self._sequencer.policy_version(agent, registration.owner)
+
     def registrations(self) -> list[Registration]:
         """Every registered key."""
         return self._storage.registrations()

@@ -335,9 +335,34 @@ class Sequencer:
                             code="policy-version",
                         )
                     policies[agent] = int(entry.fields["version"])
+                elif entry.kind == "decision":
+                    self._check_decision(entry, keys, staged_keys, policies, staged_policies)
             except EntryRejected as exc:
                 raise _at(position, total, exc) from exc
         return heads, keys, policies
+
+    def _check_decision(
+        self,
+        entry: SignedEntry,
+        keys: dict[str, Registration],
+        staged_keys: dict[str, Registration],
+        policies: dict[str, int],
+        staged_policies: dict[str, int],
+    ) -> None:
+        """A decision is an agent's, under the policy version in force (none: no version)."""
+        author = entry.author
+        reg = keys.get(author) or staged_keys.get(author) or self.registration(author)
+        if reg is None or reg.role != "agent" or reg.owner is None:
+            raise EntryRejected("only agents seal decisions", code="not-allowed")
+        latest = policies.get(author) or staged_policies.get(author)
+        latest = latest or self.policy_version(author, reg.owner)
+        cited = entry.fields.get("policy_version") or 0
+        if cited != latest:
+            said = f"policy version {cited}" if cited else "no sealed policy"
+            raise EntryRejected(
+                f"decision cites {said} but version {latest} of {author} is in force",
+                code="stale-policy",
+            )
 
     def policy_version(self, agent: str, owner: str) -> int:
         """The latest policy version of ``agent`` committed, 0 if none.

@@ -277,7 +277,106 @@ def _check_policy(fields: Mapping[str, Any]) -> None:
     _text(fields, "source", 256, required=False)
 
 
-_SCHEMAS = {"action": _check_action, "policy": _check_policy, "register": _check_register}
+MAX_ARGS_CHARS: Final = 32 * 1024
+"""Longest argument text a ``decision`` entry carries; larger arguments are sealed by digest."""
+
+OUTCOMES: Final = ("allow", "deny", "ask", "kill")
+SESSION_EVENTS: Final = ("start", "violation", "kill", "end", "delivery")
+_SLUG = re.compile(r"^[a-z][a-z0-9_.\-]{0,63}\Z")
+
+
+def _texts(fields: Mapping[str, Any], name: str, limit: int, items: int) -> None:
+    value = fields.get(name)
+    if value is None:
+        return
+    if (
+        type(value) is not list
+        or len(value) > items
+        or not all(type(v) is str and 0 < len(v) <= limit for v in value)
+    ):
+        raise _reject(
+            "bad-field", f"{name} must be a list of at most {items} strings of 1 to {limit} chars"
+        )
+
+
+def _check_decision(fields: Mapping[str, Any]) -> None:
+    _text(fields, "session_id", 256, required=True)
+    _text(fields, "action", 256, required=True)
+    for name in ("parent_session", "run_id", "tool_call_id", "tool", "blocking_rule"):
+        _text(fields, name, 256, required=False)
+    _text(fields, "target", 2048, required=False)
+    _texts(fields, "paths", 4096, 256)
+    _texts(fields, "sources", 256, 64)
+    _texts(fields, "alerts", 256, 1024)
+    _text(fields, "args", MAX_ARGS_CHARS, required=False)
+    _text(fields, "decision_class", 64, required=True)
+    for name in ("args_digest", "policy_hash", "decision_digest"):
+        if not is_content_hash(fields.get(name)):
+            raise _reject("bad-field", f"{name} must be 'sha256:' + 64 lowercase hex digits")
+    if fields.get("args_basis") not in ("canonical", "raw"):
+        raise _reject("bad-field", "args_basis must be 'canonical' or 'raw'")
+    estimate = fields.get("estimate")
+    if type(estimate) is not str or not _DECIMAL.match(estimate) or estimate.startswith("-"):
+        raise _reject("bad-field", "estimate must be a non-negative decimal string")
+    if fields.get("outcome") not in OUTCOMES:
+        raise _reject("bad-field", f"outcome must be one of {', '.join(OUTCOMES)}")
+    risk, evaluated = fields.get("risk"), fields.get("evaluated")
+    if type(risk) is not int or not 0 <= risk <= 100:  # noqa: PLR2004 - the risk scale
+        raise _reject("bad-field", "risk must be an integer from 0 to 100")
+    if type(evaluated) is not int or evaluated < 0:
+        raise _reject("bad-field", "evaluated must be the number of verdicts")
+    version = fields.get("policy_version")
+    if version is not None and (type(version) is not int or version < 1):
+        raise _reject("bad-field", "policy_version must be the sealed version number (from 1)")
+    failed = fields.get("failed")
+    if type(failed) is not list or not all(
+        type(v) is dict
+        and type(v.get("rule_id")) is str
+        and type(v.get("effect")) is str
+        and type(v.get("detail")) is str
+        for v in failed
+    ):
+        raise _reject("bad-field", "failed must list {rule_id, effect, detail} objects")
+
+
+def _check_session(fields: Mapping[str, Any]) -> None:
+    _text(fields, "session_id", 256, required=True)
+    event = fields.get("event")
+    if event not in SESSION_EVENTS:
+        raise _reject("bad-field", f"event must be one of {', '.join(SESSION_EVENTS)}")
+    for name in ("parent_session", "run_id", "rule_id"):
+        _text(fields, name, 256, required=False)
+    _text(fields, "reason", 1024, required=False)
+    if fields.get("policy_hash") is not None and not is_content_hash(fields["policy_hash"]):
+        raise _reject("bad-field", "policy_hash must be 'sha256:' + 64 lowercase hex digits")
+    decision = fields.get("decision")
+    if decision is not None and (type(decision) is not str or not _HEX_ID.match(decision)):
+        raise _reject("bad-field", "decision must be the 64-hex id of a decision entry")
+    if event == "violation":
+        violation, count = fields.get("violation"), fields.get("count")
+        if type(violation) is not str or not _SLUG.match(violation):
+            raise _reject("bad-field", "violation must be a lowercase slug such as 'pii_blocked'")
+        if type(count) is not int or not 1 <= count <= 1_000_000:  # noqa: PLR2004 - a sane cap
+            raise _reject("bad-field", "count must be an integer from 1 to 1000000")
+    if event == "delivery" and type(fields.get("delivery")) is not dict:
+        raise _reject("bad-field", "a delivery event carries the delivery record (an object)")
+    if event == "kill" and type(fields.get("rule_id")) is not str:
+        raise _reject("bad-field", "a kill names the rule_id that fired")
+    figures = fields.get("figures")
+    if figures is not None and (
+        type(figures) is not dict
+        or not all(type(v) is str and _DECIMAL.match(v) for v in figures.values())
+    ):
+        raise _reject("bad-field", "figures must map names to decimal strings")
+
+
+_SCHEMAS = {
+    "action": _check_action,
+    "decision": _check_decision,
+    "policy": _check_policy,
+    "register": _check_register,
+    "session": _check_session,
+}
 KNOWN_KINDS: Final = frozenset(_SCHEMAS)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from sealog.policy._checks import Checker, Compiled, compile_rule
 from sealog.policy._state import (
@@ -35,7 +36,14 @@ from sealog.policy._state import (
     Verdict,
     cel_variables,
 )
-from sealog.policy.model import AskRule, Condition, Policy
+from sealog.policy.model import (
+    AskRule,
+    BudgetLimit,
+    Condition,
+    DurationLimit,
+    Policy,
+    ViolationThreshold,
+)
 
 __all__ = ["CompiledPolicy", "compile_policy"]
 
@@ -83,7 +91,7 @@ class CompiledPolicy:
             verdict = Verdict("session.killed", passed=False, effect="kill", risk=100,
                               detail=f"Session was killed by {state.killed_by}",
                               decision_class="session_killed")  # fmt: skip
-            return self._decide((verdict,))
+            return self.decide((verdict,))
         key = (action.action, action.tool, action.target is None, not action.paths)
         plan = self.plans.get((*key, state.violations))
         if plan is None:
@@ -92,7 +100,7 @@ class CompiledPolicy:
         slots = list(plan[0])
         for i, check in plan[1]:
             slots[i] = check(action, state, now, env)
-        return self._decide(tuple([v for v in slots if v is not None]))
+        return self.decide(tuple([v for v in slots if v is not None]))
 
     def _plan(self, action: ProposedAction, state: SessionState, now: datetime) -> Plan:
         """Which rules apply to this kind of action, with the static verdicts computed."""
@@ -106,8 +114,35 @@ class CompiledPolicy:
         self.plans[(*key, state.violations)] = plan = (template, dynamic)
         return plan
 
-    def _decide(self, verdicts: tuple[Verdict, ...]) -> Decision:
-        """Combine verdicts into a decision (steps 3 and 4)."""
+    def standing(
+        self,
+        state: SessionState,
+        now: datetime,
+        *,
+        cost: Decimal = Decimal(0),
+        budget_only: bool = False,
+    ) -> tuple[Verdict, ...]:
+        """Verdicts of the rules about the session as a whole, with no action proposed.
+
+        Violation thresholds, session budgets (with ``cost`` more spent) and the duration cap,
+        by the same checkers :meth:`evaluate` runs: what a recorded violation or a settled cost
+        is held to at once, and what a child session's spending is held to in its ancestors
+        (``budget_only``: session budgets alone).
+        """
+        probe = ProposedAction(action="", at=now, cost=cost)
+        env = Env(probe, self.cel_names)
+        out: list[Verdict] = []
+        for rule, compiled in zip(self.policy.rules, self.rules, strict=True):
+            budget = isinstance(rule, BudgetLimit) and rule.scope == "session"
+            whole = isinstance(rule, ViolationThreshold | DurationLimit)
+            if budget or (whole and not budget_only):
+                verdict = compiled.check(probe, state, now, env)
+                if verdict is not None:
+                    out.append(verdict)
+        return tuple(out)
+
+    def decide(self, verdicts: tuple[Verdict, ...]) -> Decision:
+        """Combine verdicts into a decision under this policy (steps 3 and 4)."""
         blocking, rank, failed, alerts, flagged = None, 0, [], [], []
         for v in verdicts:
             if not v.passed:

@@ -130,6 +130,17 @@ class SessionState:
             seen=seen,
         )
 
+    def settle(self, delta: Decimal) -> SessionState:
+        """The state after ``delta`` more was spent than reserved.
+
+        An action's actual cost minus its estimate, or a cost outside any decision (a model call).
+        """
+        return replace(self, total_cost=self.total_cost + delta)
+
+    def killed(self, by: str) -> SessionState:
+        """The state after the session was killed by rule ``by`` (the first kill stands)."""
+        return self if self.killed_by is not None else replace(self, killed_by=by)
+
     def with_violation(self, kind: str, count: int = 1) -> SessionState:
         """The state after ``count`` more violations of ``kind`` (reported by a scanner)."""
         table = dict(self.violations)

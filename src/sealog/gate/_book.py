@@ -1,0 +1,207 @@
+"""The session book: what sessions have seen, folded from their sealed entries, and the judge.
+
+:class:`Book` is the one place where sealed gate entries become session state. The live
+session applies each entry right after it is durable; ``verify --replay`` applies the log's
+entries in order. The same fold, so a recomputed decision sees exactly the state the live one
+saw. Per session it keeps the :class:`~sealog.policy.SessionState`, the parent, and the
+estimates reserved by allowed decisions not yet settled by the action entry that cites them:
+
+* ``session`` start — a new session (its parent must exist);
+* ``decision`` — an allowed action is recorded with its estimate reserved, in the session and
+  (cost only) in every ancestor; a kill marks the session killed;
+* ``action`` citing a decision — the actual cost replaces the estimate (``cost − estimate``);
+  an ``action`` in the session citing none — its cost is added (a model call, say);
+* ``session`` violation / kill / end — counted / killed / closed.
+
+:func:`judge` is the decision the gate makes on a proposed action, for the live session and for
+the replay alike: the session's policy on its state, plus every ancestor's session budgets on the
+cost rolled up to it (rule ids prefixed ``parent.`` per level up).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from sealog.gate._record import at_of, proposed_from
+from sealog.ledger.entry import SignedEntry
+from sealog.policy import CompiledPolicy, Decision, ProposedAction, SessionState, Verdict
+
+__all__ = ["Book", "BookError", "Tracked", "judge"]
+
+
+class BookError(ValueError):
+    """A gate entry that does not fit the sessions before it (replay reports it as a gap)."""
+
+
+@dataclass(slots=True)
+class Tracked:
+    """One session as the book knows it."""
+
+    session_id: str
+    agent: str
+    parent: str | None
+    state: SessionState
+    start_index: int
+    reserved: dict[str, Decimal] = field(default_factory=dict)
+    """Estimates of allowed decisions (by entry id) whose action is not sealed yet."""
+    ended: bool = False
+
+
+class Book:
+    """Sessions by id, folded from their sealed entries; one lock guards a tree of sessions."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._sessions: dict[str, Tracked] = {}
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._sessions
+
+    def get(self, session_id: str) -> Tracked:
+        """The session.
+
+        Raises:
+            BookError: no such session in this book.
+        """
+        found = self._sessions.get(session_id)
+        if found is None:
+            raise BookError(f"session {session_id!r} was never started")
+        return found
+
+    def ancestors(self, session_id: str) -> Iterator[Tracked]:
+        """The parent, its parent, … up to the root."""
+        parent = self.get(session_id).parent
+        while parent is not None:
+            tracked = self.get(parent)
+            yield tracked
+            parent = tracked.parent
+
+    def effective(self, session_id: str) -> SessionState:
+        """The session's state, killed if it or any ancestor was killed."""
+        tracked = self.get(session_id)
+        if tracked.state.killed_by is not None:
+            return tracked.state
+        for up in self.ancestors(session_id):
+            if up.state.killed_by is not None:
+                return tracked.state.killed(f"parent session {up.session_id}")
+        return tracked.state
+
+    def apply(self, entry: SignedEntry, index: int) -> None:
+        """Fold one sealed entry into the sessions (entries of other kinds are ignored).
+
+        Raises:
+            BookError: the entry contradicts the sessions (a decision in a session never
+                started or started by another agent, an action citing no open decision …).
+        """
+        kind, f = entry.kind, entry.fields
+        if kind not in ("session", "decision", "action"):
+            return
+        sid = f.get("session_id")
+        if not isinstance(sid, str):
+            return
+        if kind == "session" and f.get("event") == "start":
+            self._start(entry, sid, index)
+            return
+        if sid not in self._sessions:
+            if kind == "action":
+                return
+            raise BookError(f"{kind} entry in session {sid!r}, which was never started")
+        tracked = self._sessions[sid]
+        if tracked.agent != entry.author:
+            raise BookError(f"session {sid!r} belongs to {tracked.agent}, not {entry.author}")
+        if kind == "decision":
+            self._decision(tracked, entry)
+        elif kind == "action":
+            self._action(tracked, entry)
+        else:
+            self._event(tracked, entry)
+
+    def _start(self, entry: SignedEntry, sid: str, index: int) -> None:
+        if sid in self._sessions:
+            raise BookError(f"session {sid!r} started twice")
+        parent = entry.fields.get("parent_session")
+        if parent is not None and str(parent) not in self._sessions:
+            raise BookError(f"session {sid!r} names parent {parent!r}, which was never started")
+        self._sessions[sid] = Tracked(
+            sid,
+            entry.author,
+            None if parent is None else str(parent),
+            SessionState.empty(started_at=at_of(entry.fields)),
+            index,
+        )
+
+    def _decision(self, tracked: Tracked, entry: SignedEntry) -> None:
+        if tracked.ended:
+            raise BookError(f"decision in session {tracked.session_id!r} after it ended")
+        f = entry.fields
+        try:
+            action = proposed_from(f)
+        except (ValueError, KeyError, ArithmeticError) as exc:
+            raise BookError(f"decision entry does not describe an action: {exc}") from exc
+        outcome = str(f["outcome"])
+        blocking = f.get("blocking_rule")
+        if outcome == "kill":
+            tracked.state = tracked.state.killed(str(blocking or "session.killed"))
+        elif outcome == "allow":
+            sealed = Decision("allow", (), 0, None, "allowed", None, str(f["policy_hash"]))
+            tracked.state = tracked.state.record(action, sealed)
+            tracked.reserved[entry.id] = action.cost
+            self._roll_up(tracked, action.cost)
+
+    def _action(self, tracked: Tracked, entry: SignedEntry) -> None:
+        f = entry.fields
+        cost = Decimal(str(f["cost"])) if f.get("cost") is not None else None
+        cited = f.get("decision")
+        if cited is None:
+            delta = cost or Decimal(0)
+        else:
+            estimate = tracked.reserved.pop(str(cited), None)
+            if estimate is None:
+                raise BookError(
+                    f"action cites decision {str(cited)[:16]}…, which is not an open allowed "
+                    f"decision of session {tracked.session_id!r}"
+                )
+            delta = Decimal(0) if cost is None else cost - estimate
+        if delta:
+            tracked.state = tracked.state.settle(delta)
+            self._roll_up(tracked, delta)
+
+    def _event(self, tracked: Tracked, entry: SignedEntry) -> None:
+        f = entry.fields
+        event = f.get("event")
+        if event == "violation":
+            tracked.state = tracked.state.with_violation(str(f["violation"]), int(f["count"]))
+        elif event == "kill":
+            tracked.state = tracked.state.killed(str(f["rule_id"]))
+        elif event == "end":
+            tracked.ended = True
+
+    def _roll_up(self, tracked: Tracked, delta: Decimal) -> None:
+        for up in self.ancestors(tracked.session_id):
+            up.state = up.state.settle(delta)
+
+
+def judge(
+    book: Book,
+    session_id: str,
+    action: ProposedAction,
+    policy_of: Callable[[Tracked], CompiledPolicy],
+) -> Decision:
+    """The gate's decision on ``action`` in the session, at ``action.at``.
+
+    The session's policy decides on its (effective) state; each ancestor's session budgets are
+    then held to the ancestor's spending plus this estimate, by the ancestor's own policy.
+    """
+    tracked = book.get(session_id)
+    policy = policy_of(tracked)
+    decision = policy.evaluate(action, book.effective(session_id), now=action.at)
+    if decision.outcome == "kill" or tracked.parent is None:
+        return decision
+    extra: list[Verdict] = []
+    for depth, up in enumerate(book.ancestors(session_id), 1):
+        verdicts = policy_of(up).standing(up.state, action.at, cost=action.cost, budget_only=True)
+        extra.extend(replace(v, rule_id="parent." * depth + v.rule_id) for v in verdicts)
+    return policy.decide(decision.verdicts + tuple(extra)) if extra else decision
