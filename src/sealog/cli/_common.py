@@ -21,6 +21,7 @@ from sealog.errors import (
     EntryRejected,
     Error,
     NotFound,
+    PolicyViolation,
     UsageError,
     VerificationError,
 )
@@ -89,7 +90,7 @@ def state(ctx: typer.Context) -> State:
 
 def exit_code_for(exc: Error) -> int:
     """1 for a negative answer, 2 for bad usage or unreadable input."""
-    if isinstance(exc, NotFound | VerificationError):
+    if isinstance(exc, NotFound | VerificationError | PolicyViolation):
         return EXIT_NEGATIVE
     if isinstance(exc, EntryRejected) and exc.code in REFUSALS:
         return EXIT_NEGATIVE

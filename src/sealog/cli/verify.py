@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from sealog.cli._common import EXIT_NEGATIVE, JsonOpt, emit_json, out, state
 from sealog.errors import FormatError, UsageError
-from sealog.ledger import VerifyReport, export_bundle, load_bundle, verify_bundle
+from sealog.gate.replay import ReplayReport, replay
+from sealog.ledger import VerifyReport, bundle_entries, export_bundle, load_bundle, verify_bundle
 
 
 def register(app: typer.Typer) -> None:
@@ -63,6 +65,9 @@ def verify(
     entry: str | None = typer.Option(
         None, "--entry", help="Check one entry (index or id): signature, chain, inclusion."
     ),
+    replay_decisions: bool = typer.Option(
+        False, "--replay", help="Also recompute every sealed decision from the log alone."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify the ledger, or a bundle offline: exit 0 intact and complete, 1 not, 2 bad input."""
@@ -71,10 +76,16 @@ def verify(
             raise UsageError("--entry checks one entry of the ledger; give no other target")
         _verify_entry(ctx, entry, as_json=as_json)
         return
+    if replay_decisions and agent is not None:
+        raise UsageError("--replay recomputes the whole log's decisions; drop --agent")
+    replayed: ReplayReport | None = None
     if bundle is not None:
         if agent is not None or since_checkpoint is not None:
             raise UsageError("--agent and --since-checkpoint apply to the ledger, not to a bundle")
-        report = verify_bundle(load_bundle(bundle), log_vkey=log_key)
+        document = load_bundle(bundle)
+        report = verify_bundle(document, log_vkey=log_key)
+        if replay_decisions and report.ok:
+            replayed = replay(bundle_entries(document))
     else:
         if log_key is not None:
             raise UsageError("--log-key pins the key of a bundle; give the bundle file")
@@ -84,12 +95,35 @@ def verify(
             report = ledger.verify(
                 agent=st.address(agent) if agent else None, since_checkpoint=note
             )
+            if replay_decisions and report.ok:
+                replayed = replay(ledger.entries())
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(report.to_dict() | ({} if replayed is None else {"replay": replayed.to_dict()}))
     else:
         render_report(report)
-    if not report.ok:
+        if replayed is not None:
+            render_replay(replayed)
+        elif replay_decisions:
+            out.print("  replay         skipped: the log itself did not verify")
+    if not report.ok or (replayed is not None and not replayed.ok):
         raise typer.Exit(EXIT_NEGATIVE)
+
+
+def render_replay(report: ReplayReport) -> None:
+    """Print what the replay recomputed and every finding, located."""
+    verdict = "[green]REPLAYED[/green]" if report.ok else "[red]DECISIONS DIFFER[/red]"
+    out.print(
+        f"{verdict}  {report.decisions} decisions: {report.matched} recomputed identical, "
+        f"{len(report.unverifiable)} unverifiable; {report.kills} kills checked",
+        markup=True,
+    )
+    for f in report.findings:
+        colour = "yellow" if f.kind == "unverifiable" else "red"
+        out.print(
+            f"  [{colour}]{f.kind}[/{colour}] (index {f.index}, session {escape(f.session_id)}): "
+            f"{escape(f.detail)}",
+            markup=True,
+        )
 
 
 def _verify_entry(ctx: typer.Context, ref: str, *, as_json: bool) -> None:

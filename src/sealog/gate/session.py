@@ -48,7 +48,7 @@ from sealog.errors import (
     SessionKilled,
     UsageError,
 )
-from sealog.gate._book import Book, Tracked, judge
+from sealog.gate._book import Book, BookError, Tracked, judge
 from sealog.gate._record import Sealable, decision_fields, money
 from sealog.ledger import Ledger, Receipt
 from sealog.ledger.entry import SignedEntry, parse_time
@@ -294,6 +294,39 @@ class Gate:
             self.seal(book, "session", fields)
         return Session(self, book, sid, run_id=run_id, parent=parent)
 
+    def resume(self, session_id: str) -> Session:
+        """Continue a session this agent started earlier (in another process, or a CLI call).
+
+        Its state — and its ancestors' — is folded from the whole log, as a replay would.
+
+        Raises:
+            NotFound: the log holds no session ``session_id`` of this agent.
+            UsageError: the session has ended.
+        """
+        book = Book()
+        for stored in self.ledger.entries():
+            with contextlib.suppress(BookError):  # replay reports those; they change nothing
+                book.apply(stored.entry, stored.index)
+        if session_id not in book or book.get(session_id).agent != self.address:
+            raise NotFound(f"agent {self.address} has no session {session_id!r} in this ledger")
+        tracked = book.get(session_id)
+        if tracked.ended:
+            raise UsageError(f"session {session_id!r} has ended; start a new one")
+        run_id = self.ledger.get(tracked.start_index).entry.fields.get("run_id")
+        return Session(self, book, session_id, run_id=None if run_id is None else str(run_id),
+                       parent=None)  # fmt: skip
+
+    def policy_for(self, agent: str) -> CompiledPolicy:
+        """The policy in force for ``agent``: this gate's own, or another agent's sealed one.
+
+        Raises:
+            NotFound: the other agent has no sealed policy.
+        """
+        if agent == self.address:
+            return self.policy
+        sealed = current_policy(self.ledger, agent)
+        return self._compile_hash(sealed.policy_hash, sealed.policy)
+
     def now(self) -> datetime:
         """The next decision time: the clock, never before the agent's latest entry."""
         now = self._clock().astimezone(UTC)
@@ -494,8 +527,8 @@ class Session:
         session: Session | None = self
         while session is not None and session.id != tracked.session_id:
             session = session.parent
-        if session is None:  # pragma: no cover - judge asks only about this session's line
-            raise UsageError(f"session {tracked.session_id} is not an ancestor of {self.id}")
+        if session is None:  # a resumed session's ancestors: their agents' policies in force
+            return self.gate.policy_for(tracked.agent)
         return session.gate.policy
 
     def enforce(self, decision: GateDecision) -> GateDecision:

@@ -7,14 +7,21 @@ Public names:
 * :class:`Checkpoint`, :class:`SignedNote` — C2SP checkpoints and signed notes.
 * :class:`InclusionProof`, :class:`ConsistencyProof` — RFC 9162 proofs.
 * :class:`VerifyReport`, :class:`Gap`, :class:`EntryVerification` — what verification found.
-* :func:`export_bundle`, :func:`load_bundle`, :func:`verify_bundle` — offline evidence.
+* :func:`export_bundle`, :func:`load_bundle`, :func:`verify_bundle` — offline evidence;
+  :func:`bundle_entries` reads a full bundle's entries back (for a replay).
 """
 
 from __future__ import annotations
 
 from sealog.ledger._ledger import EntryVerification, Ledger
 from sealog.ledger._sequencer import Receipt
-from sealog.ledger.bundle import BundleSummary, export_bundle, load_bundle, verify_bundle
+from sealog.ledger.bundle import (
+    BundleSummary,
+    bundle_entries,
+    export_bundle,
+    load_bundle,
+    verify_bundle,
+)
 from sealog.ledger.checkpoint import Checkpoint, SignedNote
 from sealog.ledger.entry import MAX_ENTRY_BYTES, SignedEntry
 from sealog.ledger.proofs import ConsistencyProof, InclusionProof
@@ -36,6 +43,7 @@ __all__ = [
     "SignedNote",
     "StoredEntry",
     "VerifyReport",
+    "bundle_entries",
     "export_bundle",
     "load_bundle",
     "verify_bundle",

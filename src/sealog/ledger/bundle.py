@@ -31,16 +31,23 @@ from typing import Any
 
 from sealog._encoding import b64decode_strict
 from sealog.crypto import PublicKey
-from sealog.errors import Error, FormatError, UsageError, VerificationError
+from sealog.errors import EntryRejected, Error, FormatError, UsageError, VerificationError
 from sealog.ledger._ledger import Ledger
 from sealog.ledger._merkle import leaf_hash
 from sealog.ledger.checkpoint import Checkpoint
-from sealog.ledger.entry import format_time, parse_time
+from sealog.ledger.entry import SignedEntry, format_time, parse_time
 from sealog.ledger.proofs import InclusionProof
 from sealog.ledger.storage import StoredEntry
 from sealog.ledger.verify import Audit, VerifyReport
 
-__all__ = ["BUNDLE_FORMAT", "MAX_BUNDLE_BYTES", "BundleSummary", "export_bundle", "verify_bundle"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "MAX_BUNDLE_BYTES",
+    "BundleSummary",
+    "bundle_entries",
+    "export_bundle",
+    "verify_bundle",
+]
 
 BUNDLE_FORMAT = "sealog-bundle/v1"
 MAX_BUNDLE_BYTES = 2 << 30
@@ -278,6 +285,27 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
                 seq=0,
             )
     return audit.finish(checkpoint)
+
+
+def bundle_entries(bundle: dict[str, Any]) -> Iterator[StoredEntry]:
+    """The entries of a full bundle, in log order, for a replay (verify the bundle first).
+
+    Raises:
+        UsageError: the bundle is partial (a replay needs every entry before each decision).
+        FormatError: an entry is unreadable or not canonical.
+    """
+    scope = bundle.get("scope")
+    if not isinstance(scope, dict) or scope.get("full") is not True:
+        raise UsageError("a replay needs the whole log: export a full bundle (no --agent/--since)")
+    entries = bundle.get("entries")
+    if not isinstance(entries, list):
+        raise FormatError("bundle lacks entries")
+    for position, item in enumerate(entries):
+        index, data, sig = _bundle_entry(item, position)
+        try:
+            yield StoredEntry(index, SignedEntry.parse(data, sig))
+        except EntryRejected as exc:
+            raise FormatError(f"bundle entry {position}: {exc.message}") from exc
 
 
 def _selection(scope: dict[str, Any]) -> Callable[[str, object], bool]:
