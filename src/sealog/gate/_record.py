@@ -26,9 +26,11 @@ from sealog.ledger.entry import MAX_ARGS_CHARS, parse_time
 from sealog.policy import Decision, ProposedAction
 
 __all__ = [
+    "JUDGED",
     "Sealable",
     "decision_digest",
     "decision_fields",
+    "judged_fields",
     "money",
     "proposed_from",
 ]
@@ -70,6 +72,41 @@ class Sealable:
         return cls(action, text, basis, content_hash(text.encode("utf-8")))
 
 
+JUDGED = (
+    "outcome",
+    "risk",
+    "decision_class",
+    "blocking_rule",
+    "policy_hash",
+    "evaluated",
+    "failed",
+    "alerts",
+    "decision_digest",
+)
+"""The fields of a decision entry that state what was decided (a replay recomputes them)."""
+
+
+def judged_fields(decision: Decision) -> dict[str, Any]:
+    """What a decision entry says was decided: every field in :data:`JUDGED` (None left out)."""
+    fields: dict[str, Any] = {
+        "outcome": decision.outcome,
+        "risk": decision.risk,
+        "decision_class": decision.decision_class,
+        "policy_hash": decision.policy_hash,
+        "evaluated": len(decision.verdicts),
+        "failed": [
+            {"rule_id": v.rule_id, "effect": v.effect, "detail": v.detail}
+            for v in decision.verdicts
+            if not v.passed
+        ],
+        "alerts": list(decision.alerts),
+        "decision_digest": decision_digest(decision),
+    }
+    if decision.blocking_rule is not None:
+        fields["blocking_rule"] = decision.blocking_rule
+    return fields
+
+
 def decision_fields(
     sealable: Sealable,
     decision: Decision,
@@ -89,18 +126,7 @@ def decision_fields(
         "estimate": money(a.cost),
         "args_digest": sealable.args_digest,
         "args_basis": sealable.args_basis,
-        "outcome": decision.outcome,
-        "risk": decision.risk,
-        "decision_class": decision.decision_class,
-        "policy_hash": decision.policy_hash,
-        "evaluated": len(decision.verdicts),
-        "failed": [
-            {"rule_id": v.rule_id, "effect": v.effect, "detail": v.detail}
-            for v in decision.verdicts
-            if not v.passed
-        ],
-        "alerts": list(decision.alerts),
-        "decision_digest": decision_digest(decision),
+        **judged_fields(decision),
     }
     optional: Mapping[str, Any] = {
         "parent_session": parent_session,
@@ -108,7 +134,6 @@ def decision_fields(
         "tool_call_id": tool_call_id,
         "tool": a.tool,
         "target": a.target,
-        "blocking_rule": decision.blocking_rule,
         "policy_version": policy_version,
         "paths": list(a.paths) or None,
         "sources": list(a.sources) or None,

@@ -8,8 +8,9 @@ session used, and for each ``decision`` entry
 
 1. checks it cites the policy version in force at that point of the log (``stale-policy``);
 2. checks the sealed arguments against their digest (``args-mismatch``);
-3. recomputes the decision with :func:`~sealog.gate._book.judge` and compares the digest of the
-   whole decision — outcome, risk, every verdict and its words (``differs``);
+3. recomputes the decision with :func:`~sealog.gate._book.judge` and compares every field that
+   states what was decided — outcome, risk, class, blocking rule, the failed verdicts in words,
+   and the digest of the whole decision, every verdict (``differs``);
 
 and for each ``session`` kill checks that something justified it: a sealed kill decision, a
 manual kill, or a session-wide rule (threshold, budget, duration) that fails with ``kill`` on
@@ -31,7 +32,7 @@ from typing import Any, Literal
 from sealog.content import content_hash
 from sealog.errors import VerificationError
 from sealog.gate._book import Book, BookError, Tracked, judge
-from sealog.gate._record import at_of, decision_digest, proposed_from
+from sealog.gate._record import JUDGED, at_of, judged_fields, proposed_from
 from sealog.gate.session import MANUAL_KILL
 from sealog.ledger.storage import StoredEntry
 from sealog.policy import CompiledPolicy, Decision, compile_policy
@@ -199,7 +200,8 @@ def _check_decision(
         return _finding("bad-policy", stored, exc.message)
     except (ValueError, KeyError, ArithmeticError) as exc:
         return _finding("out-of-place", stored, f"does not describe an action: {exc}")
-    if decision_digest(again) == f.get("decision_digest"):
+    expected = judged_fields(again)
+    if all(f.get(name) == expected.get(name) for name in JUDGED):
         report.matched += 1
         return None
     return _finding("differs", stored, _difference(f, again))
@@ -233,7 +235,8 @@ def _difference(sealed: Mapping[str, Any], again: Decision) -> str:
     sealed_failed = [str(v.get("detail")) for v in sealed.get("failed", ())]
     if failed != sealed_failed:
         return f"sealed reasons {sealed_failed}, recomputed {failed}"
-    return f"sealed {said}; the recomputed verdicts differ in detail (digest mismatch)"
+    differing = [n for n in JUDGED if sealed.get(n) != judged_fields(again).get(n)]
+    return f"sealed {said}; recomputed differently: {', '.join(differing)}"
 
 
 def _check_kill(

@@ -1,0 +1,160 @@
+"""`sealog decide` and `sealog verify --replay`, through main() on a real home."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sealog.cli import main
+from sealog.gate import Gate
+from sealog.home import Home
+from sealog.ledger import Ledger
+
+POLICY = """
+actions: {allow: [transfer, quote]}
+aggregates:
+  - {sum: amount, actions: [transfer], window: 24h, max: 1000, unit: "$"}
+ask:
+  - actions: [transfer]
+    when: "args.amount > 800"
+violations: {thresholds: {pii_blocked: 1}, on_threshold: kill}
+"""
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def home(tmp_path, capsys, monkeypatch):
+    """A home with owner 'acme', agent 'bot' and POLICY sealed as its v1."""
+    monkeypatch.setenv("SEALOG_HOME", str(tmp_path / ".sealog"))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    for args in (
+        ("--home", str(tmp_path / ".sealog"), "init"),
+        ("keys", "new", "acme"),
+        ("keys", "new", "bot"),
+        ("agents", "register", "bot", "--owner", "acme"),
+        ("policy", "set", str(policy), "--agent", "bot", "--owner", "acme"),
+    ):
+        code, _, err = run(capsys, *args)
+        assert code == 0, err
+    return tmp_path / ".sealog"
+
+
+def test_decide_exits_by_outcome(capsys, home):
+    """allow exits 0, deny 1, ask 3, each printing the verdict detail."""
+    code, out, _ = run(capsys, "decide", "transfer", "--as", "bot", "--args", '{"amount": 500}',
+                       "--session", "s1")  # fmt: skip
+    assert code == 0
+    assert "Amount $500 within $1,000 daily limit" in out
+    code, out, _ = run(capsys, "decide", "transfer", "--as", "bot", "--args", '{"amount": 600}',
+                       "--session", "s1")  # fmt: skip
+    assert code == 1
+    assert "blocked by aggregates[0]: Amount $600 over $1,000 daily limit" in out
+    code, out, _ = run(capsys, "decide", "transfer", "--as", "bot", "--args", '{"amount": 900}')
+    assert code == 3
+    assert "ASK" in out
+
+
+def test_decide_json_is_the_sealed_decision(capsys, home):
+    """--json prints the decision with its entry id and sealed policy version."""
+    code, out, _ = run(capsys, "decide", "wire", "--as", "bot", "--target", "acct:1", "--json")
+    data = json.loads(out)
+    assert code == 1
+    assert data["outcome"] == "deny"
+    assert data["blocking_rule"] == "actions.allowed"
+    assert data["sealed_policy_version"] == 1
+    with Ledger.open(home) as ledger:
+        assert ledger.get(data["entry_id"]).entry.kind == "decision"
+
+
+def test_decide_in_a_killed_session_exits_1(capsys, home):
+    """A session killed earlier refuses the next decision with exit 1 and says so."""
+
+    with Ledger.open(home) as ledger:
+        key = Home(home).keys.load("bot")
+        with Gate(ledger, key) as gate:
+            gate.session("s9").record_violation("pii_blocked")
+    code, out, _ = run(capsys, "decide", "quote", "--as", "bot", "--session", "s9")
+    assert code == 1
+    assert "KILL" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--args", "[1]"), "--args must be a JSON object"),
+        (("--args", "{nope"), "--args is not valid JSON"),
+        (("--estimate", "-1"), "estimate must be a finite amount"),
+        (("--estimate", "lots"), "estimate must be a decimal amount"),
+    ],
+)
+def test_decide_bad_input_exits_2_and_seals_nothing(capsys, home, args, message):
+    """Malformed arguments exit 2 with a one-line reason and leave the log unchanged."""
+    with Ledger.open(home) as ledger:
+        before = ledger.size()
+    code, _, err = run(capsys, "decide", "transfer", "--as", "bot", *args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    with Ledger.open(home) as ledger:
+        kinds = [e.entry.kind for e in ledger.entries(start=before)]
+    assert "decision" not in kinds
+
+
+def test_decide_for_an_unknown_key_exits_nonzero(capsys, home):
+    """An agent name with no key in the keystore is a clear error, not a traceback."""
+    code, _, err = run(capsys, "decide", "quote", "--as", "nobody")
+    assert code in (1, 2)
+    assert "Traceback" not in err
+
+
+def test_verify_replay_recomputes_every_decision(capsys, home):
+    """verify --replay reports every decision recomputed identical and exits 0."""
+    run(capsys, "decide", "transfer", "--as", "bot", "--args", '{"amount": 500}')
+    run(capsys, "decide", "wire", "--as", "bot")
+    code, out, _ = run(capsys, "verify", "--replay")
+    assert code == 0
+    assert "REPLAYED  2 decisions: 2 recomputed identical" in out
+    code, out, _ = run(capsys, "verify", "--replay", "--json")
+    assert json.loads(out)["replay"]["matched"] == 2
+
+
+def test_verify_replay_fails_on_a_forged_decision(capsys, home):
+    """A decision sealed as allow that the policy denies makes verify --replay exit 1."""
+
+    with Ledger.open(home) as ledger:
+        key = Home(home).keys.load("bot")
+        with Gate(ledger, key) as gate:
+            s = gate.session("s1")
+            d = s.pre_action("wire")
+            forged = {k: v for k, v in ledger.get(d.index).entry.fields.items()
+                      if k not in ("v", "kind", "author", "seq", "prev", "time")}  # fmt: skip
+            forged.update(outcome="allow", failed=[], risk=0, decision_class="allowed")
+            del forged["blocking_rule"]
+            ledger.append_entry(key, "decision", forged)
+    code, out, _ = run(capsys, "verify", "--replay")
+    assert code == 1
+    assert "differs" in out
+    assert "sealed allow by -" in out
+
+
+def test_verify_replay_of_a_full_bundle_offline(capsys, home, tmp_path):
+    """A full bundle replays offline; a partial one is refused with exit 2."""
+    run(capsys, "decide", "quote", "--as", "bot")
+    bundle = tmp_path / "all.json"
+    assert run(capsys, "export", "--out", str(bundle))[0] == 0
+    code, out, _ = run(capsys, "verify", str(bundle), "--replay")
+    assert code == 0
+    assert "1 recomputed identical" in out
+    partial = tmp_path / "bot.json"
+    assert run(capsys, "export", "--out", str(partial), "--agent", "bot")[0] == 0
+    code, _, err = run(capsys, "verify", str(partial), "--replay")
+    assert code == 2
+    assert "export a full bundle" in err
