@@ -30,7 +30,7 @@ __all__ = ["MAX_BATCH", "REFUSALS", "Receipt", "Sequencer"]
 
 REFUSALS = frozenset(
     {"unknown-author", "bad-signature", "replayed-seq", "skipped-seq", "bad-chain"}
-    | {"time-regressed", "already-registered", "not-allowed", "policy-version"}
+    | {"time-regressed", "already-registered", "not-allowed", "policy-version", "stale-policy"}
 )
 """Rejection codes that mean the log says no to a well-formed entry (the CLI exits 1 for
 these, 2 for malformed input)."""
