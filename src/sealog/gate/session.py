@@ -50,6 +50,7 @@ from sealog.errors import (
 )
 from sealog.gate._book import Book, BookError, Tracked, judge
 from sealog.gate._record import Sealable, decision_fields, money
+from sealog.gate.audit import AuditWriter
 from sealog.ledger import Ledger, Receipt
 from sealog.ledger.entry import SignedEntry, parse_time
 from sealog.policy import (
@@ -215,6 +216,7 @@ class Gate:
         self._retry = retry
         self._own_notifier = notifier is None
         self._notifier = notifier or self._build_notifier(self.policy.policy)
+        self._audit: AuditWriter | None = None
 
     # -- the policy in force ------------------------------------------------------------------
 
@@ -343,7 +345,20 @@ class Gate:
             entry = self.ledger.sign_next(self.key, kind, fields, time=time or self.now())
             receipt = self.ledger.submit([entry])[0]
             book.apply(entry, receipt.index)
+            writer = self._audit_writer()
+            if writer is not None:
+                sid = str(fields.get("session_id"))
+                writer.write(entry, receipt.index, book.get(sid).state if sid in book else None)
         return entry, receipt
+
+    def _audit_writer(self) -> AuditWriter | None:
+        """The writer of the policy's JSONL audit export, if the policy in force has one."""
+        export = self.policy.policy.audit
+        if export is None or export.path is None:
+            return None
+        if self._audit is None or self._audit.path != Path(export.path).expanduser():
+            self._audit = AuditWriter(export)
+        return self._audit
 
     # -- notifications ------------------------------------------------------------------------
 
