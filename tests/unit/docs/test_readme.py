@@ -17,6 +17,14 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     assert (tmp_path / "evidence.json").exists()
 
 
+def test_readme_gate_example_runs():
+    """The live-gate example in the README executes as written and its assertions hold."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    gate = [b for b in blocks if "pre_action" in b]
+    assert gate, "README lost its gate example"
+    exec(compile(gate[0], "README.md", "exec"), {})
+
+
 def test_readme_shows_the_two_commands():
     """The README leads with `make demo` and `make test`."""
     text = README.read_text()
