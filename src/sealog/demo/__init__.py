@@ -11,6 +11,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from sealog.demo.daily_limit import daily_limit
+from sealog.demo.pii import pii_kill
 from sealog.demo.trading import trading_dispute
 
 __all__ = ["STORIES", "run_demo"]
@@ -19,6 +21,8 @@ Story = Callable[[Console, Path], bool]
 
 STORIES: dict[str, Story] = {
     "trading-dispute": trading_dispute,
+    "pii-kill": pii_kill,
+    "daily-limit": daily_limit,
 }
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from sealog.content import content_hash
 from sealog.crypto import SigningKey
+from sealog.demo._narrate import check
 from sealog.ledger import Ledger, export_bundle, load_bundle, verify_bundle
 
 _TRADES = [
@@ -21,12 +22,6 @@ _TRADES = [
     ("sell", "MSFT", 25, "415.30"),
 ]
 _DISPUTED = 3
-
-
-def _check(console: Console, ok: bool, text: str) -> bool:
-    mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
-    console.print(f"  {mark} {text}", markup=True)
-    return ok
 
 
 def trading_dispute(console: Console, folder: Path) -> bool:
@@ -74,14 +69,14 @@ def trading_dispute(console: Console, folder: Path) -> bool:
     console.print(f"  [dim]{ledger.vkey}[/dim]", markup=True)
 
     report = verify_bundle(load_bundle(bundle_path), log_vkey=ledger.vkey)
-    ok &= _check(
+    ok &= check(
         console,
         report.ok,
         f"the client verifies it offline: {report.signatures_checked} signatures, "
         "chain intact, every entry included",
     )
     entry = ledger.get(disputed.index).entry
-    ok &= _check(
+    ok &= check(
         console,
         entry.fields["metadata"]["notional_usd"] == "50000.00",
         f"the disputed trade is in the agent's signed chain at seq {entry.seq}, made {entry.time}",
@@ -98,15 +93,15 @@ def trading_dispute(console: Console, folder: Path) -> bool:
     )
     bad = verify_bundle(load_bundle(forged), log_vkey=ledger.vkey)
     named = [g for g in bad.gaps if g.kind == "altered" and g.index == disputed.index]
-    ok &= _check(console, not bad.ok, "verification of the tampered copy fails")
-    ok &= _check(
+    ok &= check(console, not bad.ok, "verification of the tampered copy fails")
+    ok &= check(
         console,
         bool(named),
         f"and names the altered entry: index {disputed.index}"
         + (f", author {named[0].author}, seq {named[0].seq}" if named and named[0].author else ""),
     )
     full = ledger.verify()
-    ok &= _check(
+    ok &= check(
         console,
         full.ok,
         f"the ledger itself still verifies: {full.total_entries} entries, complete",

@@ -93,7 +93,7 @@ def _decimal(value: object, what: str) -> Decimal:
         raise UsageError(f"{what} must be a decimal amount, got {value!r}") from exc
     if not amount.is_finite() or amount < 0:
         raise UsageError(f"{what} must be a finite amount ≥ 0, got {value!r}")
-    return amount
+    return amount.copy_abs()  # -0 is 0: entries refuse a signed amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +129,13 @@ class GateDecision:
         """The rule that decided a refusal."""
         return self.decision.blocking_rule
 
+    def verdict(self, rule_id: str) -> Verdict | None:
+        """What one rule said (None if it did not apply), e.g. the words of a passing limit."""
+        for v in self.decision.verdicts:
+            if v.rule_id == rule_id:
+                return v
+        return None
+
     @property
     def reason(self) -> str:
         """The blocking verdict's words, or that every rule passed."""
@@ -150,10 +157,13 @@ class GateDecision:
         }
 
 
+_REFUSED = {"deny": "denied", "ask": "held for approval", "kill": "refused, session killed"}
+
+
 def raise_for(decision: GateDecision) -> None:
     """Raise the typed refusal for a decision that is not ``allow``."""
-    text = f"{decision.action.action}: {decision.outcome} by {decision.blocking_rule}: "
-    text += decision.reason
+    verb = _REFUSED.get(decision.outcome, decision.outcome)
+    text = f"{decision.action.action} {verb} ({decision.blocking_rule}): {decision.reason}"
     if decision.outcome == "kill":
         raise SessionKilled(text, decision=decision)
     if decision.outcome == "ask":
@@ -481,11 +491,14 @@ class Session:
         Raises:
             SessionKilled: the decision is ``kill``, or the session was killed already (the
                 refusal is sealed too: the log shows the agent kept trying).
-            UsageError: a malformed argument (``args`` not JSON, a negative estimate …).
+            UsageError: a malformed argument (``args`` not JSON, a negative estimate …), or the
+                session has ended.
             StorageError, EntryRejected: the decision could not be sealed; do not act.
         """
         cost = _decimal(estimate, "estimate")
         with self.book.lock, self.gate.lock:
+            if self.book.get(self.id).ended:
+                raise UsageError(f"session {self.id!r} has ended; start a new one")
             for attempt in (1, 2):
                 proposed = ProposedAction(
                     action=action,
@@ -583,7 +596,7 @@ class Session:
             "decision": decision.entry_id,
             "metadata": {**dict(metadata or {}), "status": status},
         }
-        if self.gate.policy_version is not None:
+        if decision.policy_version is not None:
             fields["policy_version"] = str(decision.policy_version)
         optional = {
             "target": decision.action.target,
@@ -696,7 +709,18 @@ class Session:
         return (gate or self.gate).session(session_id, run_id=run_id or self.run_id, parent=self)
 
     def _hold_to_limits(self) -> None:
-        """After a violation or a cost: kill on a failed kill-mode rule, alert on the others."""
+        """After a violation or a cost: hold the session, then each ancestor, to its limits.
+
+        A child's cost is its ancestors' spending too, so an ancestor's budget it breaks applies
+        its ``on_exceed`` at once, as the session's own does.
+        """
+        session: Session | None = self
+        while session is not None:
+            session._hold_own()  # noqa: SLF001 - the same class
+            session = session.parent
+
+    def _hold_own(self) -> None:
+        """Kill on a failed kill-mode rule of the session as a whole, alert on the others."""
         tracked = self.book.get(self.id)
         if self.book.effective(self.id).killed_by is not None:
             return

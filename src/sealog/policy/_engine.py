@@ -89,7 +89,7 @@ class CompiledPolicy:
         """
         if state.killed_by is not None:
             verdict = Verdict("session.killed", passed=False, effect="kill", risk=100,
-                              detail=f"Session was killed by {state.killed_by}",
+                              detail=f"the session was killed by {state.killed_by}",
                               decision_class="session_killed")  # fmt: skip
             return self.decide((verdict,))
         key = (action.action, action.tool, action.target is None, not action.paths)

@@ -199,7 +199,11 @@ class Notifier:
 
     def _run(self) -> None:
         """The worker: send due jobs until closed, then record what was left as dropped."""
-        with httpx.Client(timeout=self._retry.timeout, follow_redirects=False) as client:
+        direct = httpx.HTTPTransport()
+        loopback = {f"all://{host}": direct for host in ("127.0.0.1", "localhost", "[::1]")}
+        with httpx.Client(
+            timeout=self._retry.timeout, follow_redirects=False, mounts=loopback
+        ) as client:
             while (job := self._next_job()) is not None:
                 try:
                     self._attempt(client, job)
