@@ -56,31 +56,53 @@ def canonicalize(value: Any, *, allow_floats: bool = False) -> bytes:
 
 
 def encode_arguments(args: Any) -> tuple[str, str]:
-    """A tool call's arguments as JSON text that parses back to equal values, and its basis.
+    """A tool call's arguments as JSON text that parses back to exactly them, and its basis.
 
     ``canonical``: RFC 8785 with floats allowed (ES6 shortest round-trip numbers), the form the
-    ``args_digest`` of a decision is taken over. ``raw``: sorted keys, no whitespace, for
-    arguments RFC 8785 cannot express (integers beyond ±(2^53−1)); still exact.
+    ``args_digest`` of a decision is taken over. ``raw``: sorted keys, no whitespace, used where
+    RFC 8785 cannot express the value (an integer beyond ±(2^53−1)) or would change a number's
+    type or sign (``1.0`` is written ``1``, ``-0.0`` is written ``0``). Either text parses back
+    type for type, every float bit for bit (spec §4.5b).
 
     Raises:
-        CanonicalError: the arguments are not JSON (a non-string key, NaN, an object).
+        CanonicalError: the arguments are not JSON (a non-string key, NaN, a lone surrogate, an
+            object of another type).
     """
     try:
-        return canonicalize(args, allow_floats=True).decode("utf-8"), "canonical"
-    except CanonicalError as first:
-        try:
-            text = _RAW(args)
-            exact = json.loads(text) == args
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise CanonicalError(f"arguments are not JSON: {first.message}") from exc
-        if not exact:
-            raise CanonicalError(f"arguments are not JSON: {first.message}") from first
-        return text, "raw"
+        text = canonicalize(args, allow_floats=True).decode("utf-8")
+    except CanonicalError as exc:
+        reason = exc.message
+    else:
+        if _exact(json.loads(text), args):
+            return text, "canonical"
+        reason = "a number would not read back as written"
+    try:
+        text = _RAW(args)
+        text.encode("utf-8")
+        exact = _exact(json.loads(text), args)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise CanonicalError(f"arguments are not JSON: {reason}") from exc
+    if not exact:
+        raise CanonicalError(f"arguments are not JSON: {reason}")
+    return text, "raw"
 
 
 _RAW = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
 ).encode
+
+
+def _exact(parsed: object, given: object) -> bool:
+    """Whether parsed JSON is the given value: ints stay ints, floats bit for bit, no tuples."""
+    if isinstance(parsed, float) or isinstance(given, float):
+        return (
+            isinstance(parsed, float) and isinstance(given, float) and parsed.hex() == given.hex()
+        )
+    if isinstance(parsed, dict) and isinstance(given, dict):
+        return parsed.keys() == given.keys() and all(_exact(parsed[k], given[k]) for k in parsed)
+    if isinstance(parsed, list) and isinstance(given, list):
+        return len(parsed) == len(given) and all(map(_exact, parsed, given))
+    return isinstance(parsed, bool) == isinstance(given, bool) and parsed == given
 
 
 def parse_canonical(data: bytes) -> Any:

@@ -6,7 +6,7 @@
   ``enforce``, the ``action`` context manager and the ``guard`` decorator, child sessions.
 * :class:`GateDecision` — a decision as sealed (entry id, index, policy version).
 * :func:`replay` — recompute every sealed decision from the log alone (``verify --replay``).
-* :mod:`sealog.gate.aio` — the asyncio twins.
+* :class:`AsyncSession`, :func:`open_session` — the asyncio twins (:mod:`sealog.gate.aio`).
 
 Refusals are typed: :class:`~sealog.errors.PolicyViolation` (deny),
 :class:`~sealog.errors.ApprovalRequired` (ask), :class:`~sealog.errors.SessionKilled` (kill).
@@ -14,6 +14,15 @@ Refusals are typed: :class:`~sealog.errors.PolicyViolation` (deny),
 
 from __future__ import annotations
 
+from sealog.gate.aio import AsyncSession, open_session
 from sealog.gate.session import WEBHOOK_SECRET_ENV, Gate, GateDecision, Guarded, Session
 
-__all__ = ["WEBHOOK_SECRET_ENV", "Gate", "GateDecision", "Guarded", "Session"]
+__all__ = [
+    "WEBHOOK_SECRET_ENV",
+    "AsyncSession",
+    "Gate",
+    "GateDecision",
+    "Guarded",
+    "Session",
+    "open_session",
+]

@@ -37,11 +37,12 @@ __all__ = [
 
 
 def money(value: Decimal) -> str:
-    """A cost as the decimal string entries carry (no exponent, no trailing noise)."""
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
+    """A cost as the decimal string entries carry: no exponent, the digits as given.
+
+    Trailing zeros are kept (``0.50`` stays ``0.50``): a decision's words quote amounts, so
+    the text read back from an entry must be the very amount that was judged.
+    """
+    return f"{value:f}"
 
 
 def decision_digest(decision: Decision) -> str:
@@ -62,8 +63,12 @@ class Sealable:
     def of(cls, action: ProposedAction) -> Sealable:
         """Encode ``action.args``.
 
+        The text parses back to the very arguments (spec §4.5b): where RFC 8785 would change a
+        float's type or sign (``1.0`` → ``1``, ``-0.0`` → ``0``), the ``raw`` basis is used.
+
         Raises:
-            UsageError: the arguments are not JSON (a set, NaN, a non-string key …).
+            UsageError: the arguments are not JSON (a set, NaN, a non-string key, a lone
+                surrogate …).
         """
         try:
             text, basis = encode_arguments(dict(action.args))

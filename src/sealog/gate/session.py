@@ -93,7 +93,11 @@ def _decimal(value: object, what: str) -> Decimal:
         raise UsageError(f"{what} must be a decimal amount, got {value!r}") from exc
     if not amount.is_finite() or amount < 0:
         raise UsageError(f"{what} must be a finite amount ≥ 0, got {value!r}")
-    return amount.copy_abs()  # -0 is 0: entries refuse a signed amount
+    text = money(amount.copy_abs())  # -0 is 0: entries refuse a signed amount
+    whole, _, fraction = text.partition(".")
+    if len(whole) > 31 or len(fraction) > 18:  # noqa: PLR2004 - the entry format's bounds
+        raise UsageError(f"{what} {value!r} has more than 31 digits or 18 decimals")
+    return Decimal(text)  # exactly what is sealed, so the judged amount is the sealed one
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,7 +522,7 @@ class Session:
                     decision,
                     session_id=self.id,
                     policy_version=self.gate.policy_version,
-                    parent_session=None if self.parent is None else self.parent.id,
+                    parent_session=self.book.get(self.id).parent,
                     run_id=self.run_id,
                     tool_call_id=tool_call_id,
                     seal_args=self.gate.seal_args,
@@ -540,15 +544,32 @@ class Session:
                 self.gate.policy_version,
                 tool_call_id,
             )
-            if decision.outcome == "kill" and before is None:
-                self._kill(
-                    decision.blocking_rule or "session.killed", sealed.reason, decision=sealed
-                )
+            if decision.outcome == "kill":
+                self._kill_for(sealed, already=before is not None)
             elif decision.alerts:
                 self._alert(decision, proposed.at)
         if decision.outcome == "kill":
             raise_for(sealed)
         return sealed
+
+    def _kill_for(self, sealed: GateDecision, *, already: bool) -> None:
+        """Seal the kills a kill decision calls for.
+
+        This session's; and, for a ``parent.…`` rule, the ancestor's whose kill-mode budget the
+        action would break: the whole run is over budget, so that ancestor and every session
+        under it stop.
+        """
+        rule = sealed.decision.blocking_rule or "session.killed"
+        depth, own = 0, rule
+        while own.startswith("parent."):
+            depth, own = depth + 1, own.removeprefix("parent.")
+        target: Session | None = self
+        for _ in range(depth):
+            target = None if target is None else target.parent
+        if depth and target is not None and target.book.get(target.id).state.killed_by is None:
+            target._kill(own, sealed.reason, decision=sealed)  # noqa: SLF001 - the same class
+        if not already:
+            self._kill(rule, sealed.reason, decision=sealed)
 
     def _policy_of(self, tracked: Tracked) -> CompiledPolicy:
         """The policy a session of this tree is judged by: its own gate's."""
@@ -557,7 +578,12 @@ class Session:
             session = session.parent
         if session is None:  # a resumed session's ancestors: their agents' policies in force
             return self.gate.policy_for(tracked.agent)
-        return session.gate.policy
+        gate = session.gate
+        if gate is not self.gate and gate.policy_version != (
+            self.gate.ledger.policy_version(gate.address) or None
+        ):  # the sequencer holds only the author's decisions to its version in force
+            gate.refresh()
+        return gate.policy
 
     def enforce(self, decision: GateDecision) -> GateDecision:
         """Return an allowed decision; raise the typed refusal for any other.

@@ -245,3 +245,23 @@ def test_replay_equals_the_live_decisions(ops):
     assert sealed == dict(live)
     assert json.dumps(report.to_dict())
     assert Decimal(0) <= s.total_cost
+
+
+def test_a_child_breaking_a_kill_mode_parent_budget_kills_the_run(world):
+    """The parent's kill-mode budget, broken by a child's estimate, kills parent and child; both
+    kills cite the child's decision and replay clean."""
+    ledger, _, _, gate, _ = world
+    parent = gate.session()
+    parent.charge("1.90")
+    child = parent.child()
+    with pytest.raises(SessionKilled) as refused:
+        child.pre_action("quote", estimate="0.50")
+    assert refused.value.decision.blocking_rule == "parent.budget.max_cost_per_session"
+    assert parent.killed
+    assert child.killed
+    kills = [e.entry.fields for e in ledger.entries() if e.entry.fields.get("event") == "kill"]
+    assert {k["session_id"] for k in kills} == {parent.id, child.id}
+    assert {k["decision"] for k in kills} == {refused.value.decision.entry_id}
+    report = replay(ledger.entries())
+    assert report.ok, report.findings
+    assert report.kills == 2
