@@ -67,7 +67,7 @@ from sealog.policy.cost import PriceOverrides, normalize_usage, price
 from sealog.policy.notify import Delivery, Notification, Notifier, RetryPolicy, Webhook
 from sealog.policy.store import current_policy
 
-__all__ = ["WEBHOOK_SECRET_ENV", "Gate", "GateDecision", "Session"]
+__all__ = ["WEBHOOK_SECRET_ENV", "Gate", "GateDecision", "Guarded", "Session"]
 
 _LOG = logging.getLogger("sealog.gate")
 P = ParamSpec("P")
