@@ -9,8 +9,9 @@ estimates reserved by allowed decisions not yet settled by the action entry that
 * ``session`` start — a new session (its parent must exist);
 * ``decision`` — an allowed action is recorded with its estimate reserved, in the session and
   (cost only) in every ancestor; a kill marks the session killed;
-* ``action`` citing a decision — the actual cost replaces the estimate (``cost − estimate``);
-  an ``action`` in the session citing none — its cost is added (a model call, say);
+* ``action`` citing an allowed decision — the actual cost replaces the estimate
+  (``cost − estimate``); citing a denied or ask decision (an action logged after the fact,
+  against the gate) or none (a model call, say) — its cost is added;
 * ``session`` violation / kill / end — counted / killed / closed.
 
 :func:`judge` is the decision the gate makes on a proposed action, for the live session and for
@@ -47,18 +48,45 @@ class Tracked:
     start_index: int
     reserved: dict[str, Decimal] = field(default_factory=dict)
     """Estimates of allowed decisions (by entry id) whose action is not sealed yet."""
+    refused: dict[str, str] = field(default_factory=dict)
+    """Denied and ask decisions (by entry id) an action may still cite: one logged after the
+    fact, against the gate's answer (``log_action``) — evidence, not a settlement."""
     ended: bool = False
 
 
 class Book:
     """Sessions by id, folded from their sealed entries; one lock guards a tree of sessions."""
 
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
+    def __init__(self, base: Book | None = None) -> None:
+        """An empty book, or (``base``) a trial copy of one: see :meth:`fork`."""
+        self.lock: threading.RLock = threading.RLock() if base is None else base.lock
         self._sessions: dict[str, Tracked] = {}
+        self._base = base
+
+    def fork(self) -> Book:
+        """A trial copy: entries applied to it leave this book unchanged until :meth:`absorb`.
+
+        Sessions are copied on first access, so a fork costs what it touches.
+        """
+        return Book(self)
+
+    def absorb(self, fork: Book) -> None:
+        """Take over what was applied to ``fork`` (a fork of this book)."""
+        if fork._base is not self:  # noqa: SLF001 - the same class
+            raise ValueError("absorb takes a fork of this very book")
+        self._sessions.update(fork._sessions)  # noqa: SLF001
+
+    def _find(self, session_id: str) -> Tracked | None:
+        found = self._sessions.get(session_id)
+        if found is None and self._base is not None:
+            up = self._base._find(session_id)  # noqa: SLF001 - the same class
+            if up is not None:
+                found = replace(up, reserved=dict(up.reserved), refused=dict(up.refused))
+                self._sessions[session_id] = found
+        return found
 
     def __contains__(self, session_id: object) -> bool:
-        return session_id in self._sessions
+        return isinstance(session_id, str) and self._find(session_id) is not None
 
     def get(self, session_id: str) -> Tracked:
         """The session.
@@ -66,7 +94,7 @@ class Book:
         Raises:
             BookError: no such session in this book.
         """
-        found = self._sessions.get(session_id)
+        found = self._find(session_id)
         if found is None:
             raise BookError(f"session {session_id!r} was never started")
         return found
@@ -105,11 +133,12 @@ class Book:
         if kind == "session" and f.get("event") == "start":
             self._start(entry, sid, index)
             return
-        if sid not in self._sessions:
+        found = self._find(sid)
+        if found is None:
             if kind == "action":
                 return
             raise BookError(f"{kind} entry in session {sid!r}, which was never started")
-        tracked = self._sessions[sid]
+        tracked = found
         if tracked.agent != entry.author:
             raise BookError(f"session {sid!r} belongs to {tracked.agent}, not {entry.author}")
         if kind == "decision":
@@ -120,10 +149,10 @@ class Book:
             self._event(tracked, entry)
 
     def _start(self, entry: SignedEntry, sid: str, index: int) -> None:
-        if sid in self._sessions:
+        if sid in self:
             raise BookError(f"session {sid!r} started twice")
         parent = entry.fields.get("parent_session")
-        if parent is not None and str(parent) not in self._sessions:
+        if parent is not None and str(parent) not in self:
             raise BookError(f"session {sid!r} names parent {parent!r}, which was never started")
         self._sessions[sid] = Tracked(
             sid,
@@ -150,6 +179,8 @@ class Book:
             tracked.state = tracked.state.record(action, sealed)
             tracked.reserved[entry.id] = action.cost
             self._roll_up(tracked, action.cost)
+        else:
+            tracked.refused[entry.id] = outcome
 
     def _action(self, tracked: Tracked, entry: SignedEntry) -> None:
         f = entry.fields
@@ -159,12 +190,15 @@ class Book:
             delta = cost or Decimal(0)
         else:
             estimate = tracked.reserved.pop(str(cited), None)
-            if estimate is None:
+            if estimate is not None:
+                delta = Decimal(0) if cost is None else cost - estimate
+            elif tracked.refused.pop(str(cited), None) is not None:
+                delta = cost or Decimal(0)
+            else:
                 raise BookError(
-                    f"action cites decision {str(cited)[:16]}…, which is not an open allowed "
-                    f"decision of session {tracked.session_id!r}"
+                    f"action cites decision {str(cited)[:16]}…, which is not an open decision "
+                    f"of session {tracked.session_id!r}"
                 )
-            delta = Decimal(0) if cost is None else cost - estimate
         if delta:
             tracked.state = tracked.state.settle(delta)
             self._roll_up(tracked, delta)

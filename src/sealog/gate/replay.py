@@ -25,7 +25,7 @@ The integrity of the entries themselves (signatures, chains, the tree) is the au
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,7 +38,7 @@ from sealog.ledger.storage import StoredEntry
 from sealog.policy import CompiledPolicy, Decision, compile_policy
 from sealog.policy.store import PolicyVersion
 
-__all__ = ["Finding", "ReplayReport", "replay"]
+__all__ = ["Finding", "ReplayReport", "Replayer", "replay"]
 
 FindingKind = Literal[
     "differs",
@@ -113,10 +113,14 @@ class ReplayReport:
 class _Policies:
     """Each agent's sealed policy versions as the log has revealed them so far."""
 
-    def __init__(self) -> None:
-        self.current: dict[str, int] = {}
-        self._sealed: dict[tuple[str, int], PolicyVersion] = {}
-        self._compiled: dict[str, CompiledPolicy] = {}
+    def __init__(self, base: _Policies | None = None) -> None:
+        self.current: dict[str, int] = {} if base is None else dict(base.current)
+        self._sealed: dict[tuple[str, int], PolicyVersion] = (
+            {} if base is None else dict(base._sealed)  # noqa: SLF001 - the same class
+        )
+        self._compiled: dict[str, CompiledPolicy] = (
+            {} if base is None else base._compiled  # noqa: SLF001 - a shared cache
+        )
 
     def add(self, stored: StoredEntry) -> None:
         sealed = PolicyVersion.from_entry(stored)
@@ -144,32 +148,79 @@ class _Policies:
         return self.compiled(tracked.agent, version)
 
 
-def replay(entries: Iterable[StoredEntry]) -> ReplayReport:
-    """Recompute every decision and kill in ``entries`` (a whole log, in order)."""
-    report, book, policies = ReplayReport(), Book(), _Policies()
-    kill_decisions: set[str] = set()
-    for stored in entries:
+class Replayer:
+    """The replay one entry at a time, and forkable.
+
+    A service checks a submission on a fork of its replayer before committing it, and absorbs
+    the fork once the entries are durable.
+    """
+
+    def __init__(self, base: Replayer | None = None) -> None:
+        """A replayer at the start of a log, or (``base``) a trial copy: see :meth:`fork`."""
+        self._base = base
+        self.book: Book = Book() if base is None else base.book.fork()
+        self.policies: _Policies = _Policies(None if base is None else base.policies)
+        self.report = ReplayReport()
+        self._kills: set[str] = set()
+
+    def fork(self) -> Replayer:
+        """A trial copy whose feeding leaves this replayer unchanged until :meth:`absorb`."""
+        return Replayer(self)
+
+    def absorb(self, fork: Replayer) -> None:
+        """Take over what ``fork`` (a fork of this replayer) was fed."""
+        if fork._base is not self:
+            raise ValueError("absorb takes a fork of this very replayer")
+        self.book.absorb(fork.book)
+        self.policies = fork.policies
+        self._kills |= fork._kills
+        mine, theirs = self.report, fork.report
+        mine.entries += theirs.entries
+        mine.decisions += theirs.decisions
+        mine.matched += theirs.matched
+        mine.kills += theirs.kills
+        mine.findings.extend(theirs.findings)
+
+    def killed_by_decision(self, entry_id: str) -> bool:
+        """Whether ``entry_id`` is a decision whose outcome was ``kill``."""
+        return entry_id in self._kills or (
+            self._base is not None and self._base.killed_by_decision(entry_id)
+        )
+
+    def feed(self, stored: StoredEntry) -> list[Finding]:
+        """Check and fold the next entry of the log; what it found (also kept in ``report``)."""
+        report, entry = self.report, stored.entry
         report.entries += 1
-        entry = stored.entry
         if entry.kind == "policy":
-            policies.add(stored)
-            continue
-        finding = None
+            self.policies.add(stored)
+            return []
+        found: list[Finding] = []
         if entry.kind == "decision":
             report.decisions += 1
-            finding = _check_decision(stored, book, policies, report)
+            finding = _check_decision(stored, self.book, self.policies, report)
             if entry.fields.get("outcome") == "kill":
-                kill_decisions.add(entry.id)
+                self._kills.add(entry.id)
         elif entry.kind == "session" and entry.fields.get("event") == "kill":
             report.kills += 1
-            finding = _check_kill(stored, book, policies, kill_decisions)
+            finding = _check_kill(stored, self.book, self.policies, self.killed_by_decision)
+        else:
+            finding = None
         if finding is not None:
-            report.findings.append(finding)
+            found.append(finding)
         try:
-            book.apply(entry, stored.index)
+            self.book.apply(entry, stored.index)
         except BookError as exc:
-            report.findings.append(_finding("out-of-place", stored, str(exc)))
-    return report
+            found.append(_finding("out-of-place", stored, str(exc)))
+        report.findings.extend(found)
+        return found
+
+
+def replay(entries: Iterable[StoredEntry]) -> ReplayReport:
+    """Recompute every decision and kill in ``entries`` (a whole log, in order)."""
+    replayer = Replayer()
+    for stored in entries:
+        replayer.feed(stored)
+    return replayer.report
 
 
 def _finding(kind: FindingKind, stored: StoredEntry, detail: str) -> Finding:
@@ -240,13 +291,13 @@ def _difference(sealed: Mapping[str, Any], again: Decision) -> str:
 
 
 def _check_kill(
-    stored: StoredEntry, book: Book, policies: _Policies, kill_decisions: set[str]
+    stored: StoredEntry, book: Book, policies: _Policies, is_kill: Callable[[str], bool]
 ) -> Finding | None:
     f = stored.entry.fields
     rule, sid = str(f.get("rule_id")), str(f.get("session_id"))
     cited = f.get("decision")
     if cited is not None:
-        if cited in kill_decisions:
+        if is_kill(str(cited)):
             return None
         return _finding(
             "unjustified-kill", stored, f"cites {str(cited)[:16]}…, not a kill decision"

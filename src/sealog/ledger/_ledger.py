@@ -24,7 +24,7 @@ from sealog.ledger._sequencer import Receipt, Sequencer
 from sealog.ledger.checkpoint import Checkpoint
 from sealog.ledger.entry import ENTRY_VERSION, SignedEntry, format_time, sign_entry
 from sealog.ledger.proofs import ConsistencyProof, InclusionProof
-from sealog.ledger.storage import Batch, Head, Registration, Storage, StoredEntry
+from sealog.ledger.storage import Batch, Head, Registration, Storage, StoredEntry, open_storage
 from sealog.ledger.storage._sqlite import SQLiteStorage
 from sealog.ledger.verify import VerifyReport
 
@@ -55,16 +55,32 @@ class Ledger:
     # -- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, home: Path | str | None = None) -> Ledger:
+    def open(cls, home: Path | str | None = None, *, db: str | None = None) -> Ledger:
         """Open the ledger of a home (found like git finds ``.git`` when None).
+
+        Args:
+            home: the ``.sealog`` folder holding the log key (and, by default, the entries).
+            db: where the entries live instead of the home's SQLite file: a
+                ``postgresql://…[?schema=NAME]`` URL (the ``postgres`` extra) or a file path.
+                A new store is sealed with the empty tree's checkpoint; a shared database
+                refuses a schema that holds another home's log.
 
         Raises:
             NotFound: no home there.
+            UsageError: ``db`` holds another log, or needs an extra that is not installed.
             StorageError: the database cannot be opened.
         """
         found = Home.find(home)
         origin, key = found.log_key()
-        return cls(SQLiteStorage(found.ledger_path), key, origin)
+        if db is None:
+            return cls(open_storage(found.ledger_path), key, origin)
+        ledger = cls(open_storage(db, origin=origin), key, origin)
+        try:
+            ledger._seal_empty()
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
 
     @classmethod
     def init(cls, path: Path | str, origin: str | None = None) -> Ledger:
@@ -135,11 +151,16 @@ class Ledger:
         try:
             return self._sequencer.submit(entries)
         except Error:
-            self._forget(entries)
+            self.release(entries)
             raise
 
-    def _forget(self, refused: Sequence[SignedEntry]) -> None:
-        """Drop heads :meth:`sign_next` built on refused entries: they were never stored."""
+    def release(self, refused: Sequence[SignedEntry]) -> None:
+        """Drop the heads :meth:`sign_next` built on entries that were never stored.
+
+        :meth:`submit` does it for entries it refuses; a caller that signs entries and then
+        does not submit them (a service refusing them first) calls it, so the author's next
+        entry follows its last stored one.
+        """
         first: dict[str, int] = {}
         for entry in refused:
             author, seq = entry.fields.get("author"), entry.fields.get("seq")

@@ -79,21 +79,26 @@ def test_a_child_of_a_parent_never_started_is_refused(ledger):
         fold(ledger)
 
 
-@pytest.mark.parametrize("cited", ["unknown", "denied", "settled"])
-def test_an_action_must_cite_an_open_allowed_decision(ledger, cited):
-    """An action citing an unknown, a denied or an already settled decision is refused."""
+@pytest.mark.parametrize("cited", ["unknown", "settled", "denied twice"])
+def test_an_action_must_cite_an_open_decision(ledger, cited):
+    """An action citing an unknown decision, or one already cited, is refused."""
     start(ledger, AGENT, "s1")
     allowed = forge_decision(ledger, AGENT, "s1")
-    ids = {
-        "unknown": "ab" * 32,
-        "denied": forge_decision(ledger, AGENT, "s1", outcome="deny"),
-        "settled": allowed,
-    }
-    if cited == "settled":
-        ledger.append(AGENT, "quote", extra={"session_id": "s1", "decision": allowed})
+    denied = forge_decision(ledger, AGENT, "s1", outcome="deny")
+    ids = {"unknown": "ab" * 32, "settled": allowed, "denied twice": denied}
+    if cited != "unknown":
+        ledger.append(AGENT, "quote", extra={"session_id": "s1", "decision": ids[cited]})
     ledger.append(AGENT, "quote", extra={"session_id": "s1", "decision": ids[cited]})
-    with pytest.raises(BookError, match="not an open allowed decision"):
+    with pytest.raises(BookError, match="not an open decision"):
         fold(ledger)
+
+
+def test_an_action_against_a_denied_decision_adds_its_cost(ledger):
+    """An action logged after the gate denied it is kept as evidence and its cost counts."""
+    start(ledger, AGENT, "s1")
+    denied = forge_decision(ledger, AGENT, "s1", outcome="deny")
+    ledger.append(AGENT, "quote", extra={"session_id": "s1", "decision": denied, "cost": "0.25"})
+    assert fold(ledger).get("s1").state.total_cost == Decimal("0.25")
 
 
 def test_another_agents_entry_in_a_session_is_refused(ledger):
@@ -233,3 +238,18 @@ def test_the_fold_counts_costs_once_per_level(ledger):
     assert totals == {"r": Decimal("1.3"), "m": Decimal("0.3"), "l": Decimal("0.3")}
     assert book.get("l").state.action_count == 1
     assert book.get("r").state.action_count == 0
+
+
+def test_a_fork_leaves_its_base_unchanged_until_absorbed(ledger):
+    """Entries applied to a fork change the base only when the fork is absorbed."""
+    start(ledger, AGENT, "s1")
+    base = fold(ledger)
+    trial = base.fork()
+    trial.apply(ledger.get(ledger.append(AGENT, "q", extra={"session_id": "s1",
+                                                            "cost": "1.5"}).index).entry, 9)  # fmt: skip
+    assert trial.get("s1").state.total_cost == Decimal("1.5")
+    assert base.get("s1").state.total_cost == 0
+    base.absorb(trial)
+    assert base.get("s1").state.total_cost == Decimal("1.5")
+    with pytest.raises(ValueError, match="fork of this very book"):
+        base.absorb(Book().fork())
