@@ -248,6 +248,8 @@ class Service:
             tracked = book.get(session_id)
             if tracked.ended:
                 raise UsageError(f"session {session_id!r} has ended")
+            if not self._replayer.policies.current.get(agent):
+                raise NotFound(f"agent {agent} has no sealed policy", hint="seal one first")
             head = self.ledger.head(agent)
             now = datetime.now(UTC)
             if head is not None and (last := parse_time(head.time)) > now:
