@@ -1,0 +1,114 @@
+"""Public reads: agents, policies, verification, checkpoints and proofs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
+from starlette.responses import PlainTextResponse
+
+from sealog.policy.store import current_policy, policy_history
+from sealog.server._deps import Address, ServiceDep
+from sealog.server._wire import (
+    AgentOut,
+    ChainOut,
+    HeadOut,
+    PolicyAtTime,
+    VerifyOut,
+)
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.get("/agents/{address}", tags=["agents"])
+def agent(address: Address, svc: ServiceDep) -> AgentOut:
+    """An agent or owner: registration, policy version in force, track (404 if unknown)."""
+    return AgentOut(**svc.agent_info(address).to_dict())
+
+
+@router.get("/agents/{address}/head", tags=["agents"])
+def head(address: Address, svc: ServiceDep) -> HeadOut:
+    """The author's latest entry, which its next entry must follow."""
+    svc.ledger.agent(address)
+    found = svc.ledger.head(address)
+    if found is None:
+        return HeadOut(address=address, seq=None, id=None, time=None)
+    return HeadOut(address=address, seq=found.seq, id=found.leaf.hex(), time=found.time)
+
+
+@router.get("/agents/{address}/policy", tags=["policies"])
+def policy(
+    address: Address, svc: ServiceDep, version: Annotated[int | None, Query(ge=1)] = None
+) -> dict[str, Any]:
+    """The agent's policy in force, or the version asked for, as sealed."""
+    return current_policy(svc.ledger, address, version).to_dict()
+
+
+@router.get("/agents/{address}/policies", tags=["policies"])
+def policies(address: Address, svc: ServiceDep) -> list[dict[str, Any]]:
+    """Every sealed version of the agent's policy, oldest first (documents left out)."""
+    return [v.to_dict(with_document=False) for v in policy_history(svc.ledger, address)]
+
+
+@router.get("/sessions/{session_id}", tags=["gate"])
+def session(
+    session_id: Annotated[str, PathParam(min_length=1, max_length=256)], svc: ServiceDep
+) -> dict[str, Any]:
+    """A session's state as the log has it."""
+    return svc.session_info(session_id)
+
+
+@router.get("/verify/chain/{address}", tags=["verify"])
+def verify_chain(address: Address, svc: ServiceDep) -> ChainOut:
+    """An agent's chain audited with the whole tree: intact, complete, gaps located."""
+    report = svc.verify_chain(address)
+    return ChainOut(
+        address=address,
+        total_entries=svc.agent_info(address).entries,
+        chain_intact=report.chain_intact,
+        complete=report.complete,
+        ok=report.ok,
+        gaps=[g.to_dict() for g in report.gaps],  # type: ignore[misc]
+    )
+
+
+@router.get("/verify/{entry_id}", tags=["verify"])
+def verify_entry(
+    entry_id: Annotated[str, PathParam(pattern=r"^([0-9a-f]{64}|[0-9]{1,15})$")],
+    svc: ServiceDep,
+) -> VerifyOut:
+    """One entry: signature, chain links, inclusion with proof, the policy at the time."""
+    ref: int | str = int(entry_id) if entry_id.isdecimal() else entry_id
+    checked = svc.ledger.verify_entry(ref)
+    stored = svc.ledger.get(ref)
+    at = PolicyAtTime(**svc.policy_at(stored))
+    return VerifyOut(**checked.to_dict(), policy_at_time=at)
+
+
+@router.get("/checkpoint", tags=["transparency"], response_class=PlainTextResponse)
+def checkpoint(svc: ServiceDep) -> str:
+    """The latest log-signed checkpoint (C2SP signed note)."""
+    return svc.ledger.checkpoint()
+
+
+@router.get("/proofs/inclusion/{index}", tags=["transparency"])
+def inclusion(
+    index: Annotated[int, PathParam(ge=0)],
+    svc: ServiceDep,
+    size: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` (the latest)."""
+    return svc.ledger.prove_inclusion(index, size).to_dict()
+
+
+@router.get("/proofs/consistency", tags=["transparency"])
+def consistency(
+    svc: ServiceDep,
+    old: Annotated[int, Query(ge=0)],
+    new: Annotated[int | None, Query(ge=0)] = None,
+) -> dict[str, Any]:
+    """RFC 9162 consistency proof from tree size ``old`` to ``new`` (the latest)."""
+    return svc.ledger.prove_consistency(old, new).to_dict()

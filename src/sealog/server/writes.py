@@ -1,0 +1,68 @@
+"""Signed writes: entries, registrations, policies, decision drafts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter
+from fastapi import Path as PathParam
+
+from sealog.errors import UsageError
+from sealog.server._deps import Author, ServiceDep, submit_entries
+from sealog.server._wire import (
+    Batch,
+    DraftIn,
+    DraftOut,
+    Results,
+    SubmittedOut,
+    WireEntry,
+)
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.post("/entries", tags=["entries"], status_code=201)
+def submit(batch: Batch, svc: ServiceDep, author: Author) -> Results:
+    """Append a batch of signed entries, all or nothing; a receipt per entry."""
+    return Results(results=submit_entries(svc, author, batch.entries))
+
+
+@router.post("/logs", tags=["entries"], status_code=201)
+def log(entry: WireEntry, svc: ServiceDep, author: Author) -> SubmittedOut:
+    """Append one signed entry (an action, often citing its decision)."""
+    return submit_entries(svc, author, [entry])[0]
+
+
+@router.post("/agents", tags=["agents"], status_code=201)
+def register(batch: Batch, svc: ServiceDep, author: Author) -> Results:
+    """Register: an owner's self-registration and/or its agents' registrations."""
+    if any(item.parse(i).kind != "register" for i, item in enumerate(batch.entries, 1)):
+        raise UsageError("POST /agents takes register entries only")
+    return Results(results=submit_entries(svc, author, batch.entries))
+
+
+@router.post("/policies", tags=["policies"], status_code=201)
+def set_policy(entry: WireEntry, svc: ServiceDep, author: Author) -> SubmittedOut:
+    """Seal an owner-signed policy version for one of its agents."""
+    if entry.parse().kind != "policy":
+        raise UsageError("POST /policies takes one policy entry")
+    return submit_entries(svc, author, [entry])[0]
+
+
+@router.post("/sessions/{session_id}/draft", tags=["gate"])
+def draft(
+    session_id: Annotated[str, PathParam(min_length=1, max_length=256)],
+    proposed: DraftIn,
+    svc: ServiceDep,
+    author: Author,
+) -> DraftOut:
+    """The decision the gate makes now on the agent's proposed action, for it to sign."""
+    made = svc.draft_decision(
+        author, session_id, proposed.action, target=proposed.target, tool=proposed.tool,
+        args=proposed.args, paths=proposed.paths, sources=proposed.sources,
+        estimate=Decimal(proposed.estimate), tool_call_id=proposed.tool_call_id,
+    )  # fmt: skip
+    return DraftOut(**made.to_dict())
