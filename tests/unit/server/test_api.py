@@ -1,0 +1,238 @@
+"""The HTTP API route by route, in process: signed writes, public reads, problem+json errors."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from sealog.crypto import SigningKey
+from sealog.ledger import Ledger, SignedEntry
+from sealog.ledger.entry import parse_time
+from sealog.policy import load_policy
+from sealog.server import Settings, create_app
+from sealog.signed_request import sign_request
+
+POLICY = """
+actions: {allow: [transfer, post_reply]}
+aggregates: [{sum: amount, actions: [transfer], window: 24h, max: 1000, unit: "$"}]
+"""
+
+
+def wire(entry: SignedEntry) -> dict[str, str]:
+    return {"entry": base64.b64encode(entry.data).decode(),
+            "sig": base64.b64encode(entry.signature).decode()}  # fmt: skip
+
+
+class Api:
+    """A synchronous view of the in-process app (httpx ASGI transport on a private loop)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.app = create_app(Settings(ledger=ledger))
+        self.loop = asyncio.new_event_loop()
+        self._life = self.app.router.lifespan_context(self.app)
+        self.loop.run_until_complete(self._life.__aenter__())
+        transport = httpx.ASGITransport(app=self.app)
+        self.http = httpx.AsyncClient(transport=transport, base_url="http://sealog.test")
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.http.aclose())
+        self.loop.run_until_complete(self._life.__aexit__(None, None, None))
+        self.loop.close()
+
+    def get(self, path: str) -> httpx.Response:
+        return self.loop.run_until_complete(self.http.get(path))
+
+    def post(self, path: str, key: SigningKey | None, body: Any, **headers: str) -> httpx.Response:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        signed = sign_request(key, "POST", path, raw) if key is not None else {}
+        merged = {"content-type": "application/json", **signed, **headers}
+        return self.loop.run_until_complete(self.http.post(path, content=raw, headers=merged))
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    """The app over a fresh in-memory ledger."""
+    served = Api(Ledger.in_memory())
+    yield served
+    served.close()
+
+
+@pytest.fixture
+def keys() -> tuple[SigningKey, SigningKey]:
+    return SigningKey.generate(), SigningKey.generate()
+
+
+def registrations(ledger: Ledger, owner: SigningKey, agent: SigningKey) -> list[SignedEntry]:
+    own = {"subject": owner.address, "public_key": owner.public_key.b64, "role": "owner"}
+    its = {"subject": agent.address, "public_key": agent.public_key.b64, "role": "agent"}
+    return [ledger.sign_next(owner, "register", own), ledger.sign_next(owner, "register", its)]
+
+
+@pytest.fixture
+def registered(api, keys):
+    """An owner and its agent registered over HTTP, the policy sealed, session s1 started."""
+    owner, agent = keys
+    assert api.post("/agents", owner, {"entries": [wire(e) for e in
+                    registrations(api.ledger, owner, agent)]}).status_code == 201  # fmt: skip
+    fields = {"agent": agent.address, "version": 1, "document": POLICY, "format": "yaml",
+              "policy_hash": load_policy(POLICY).hash()}  # fmt: skip
+    policy = api.ledger.sign_next(owner, "policy", fields)
+    assert api.post("/policies", owner, wire(policy)).status_code == 201
+    start = api.ledger.sign_next(agent, "session", {"session_id": "s1", "event": "start"})
+    assert api.post("/logs", agent, wire(start)).status_code == 201
+    return owner, agent
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["type"] == f"https://sealog.dev/problems/{code}"
+    assert body["status"] == status
+    assert body["detail"]
+    return body
+
+
+def test_an_unregistered_agent_is_a_404_problem(api):
+    """GET /agents/{address} answers 404 problem+json for an unknown address (the seed check)."""
+    problem(api.get("/agents/sl1" + "0" * 40), 404, "not-found")
+
+
+def test_registration_then_lookup_with_stats(api, registered):
+    """A registered agent answers its registration, policy version and track."""
+    _, agent = registered
+    body = api.get(f"/agents/{agent.address}").json()
+    assert body["role"] == "agent"
+    assert body["policy_version"] == 1
+    assert body["stats"] == {"entries": 1, "denied_actions": 0, "sessions_killed": 0}
+
+
+def test_a_decision_drafted_signed_and_logged_answers_its_policy_match(api, registered):
+    """Draft → sign → submit decision and action together: policy_match and policy_version."""
+    _, agent = registered
+    draft = api.post("/sessions/s1/draft", agent, {"action": "transfer", "args": {"amount": 1500}})
+    assert draft.status_code == 200
+    d = draft.json()
+    assert d["outcome"] == "deny"
+    decision = api.ledger.sign_next(agent, "decision", d["fields"], time=parse_time(d["time"]))
+    action = api.ledger.sign_next(agent, "action", {"action": "transfer", "session_id": "s1",
+                                                    "decision": decision.id})  # fmt: skip
+    out = api.post("/entries", agent, {"entries": [wire(decision), wire(action)]})
+    assert out.status_code == 201
+    assert [(r["kind"], r["policy_match"], r["policy_version"]) for r in out.json()["results"]] == [
+        ("decision", "denied", 1),
+        ("action", "denied", 1),
+    ]
+    assert api.get(f"/agents/{agent.address}").json()["stats"]["denied_actions"] == 1
+
+
+def test_a_forged_decision_is_a_409_and_nothing_is_stored(api, registered):
+    """A decision the gate would not make is refused: 409 decision-mismatch, log unchanged."""
+    _, agent = registered
+    d = api.post("/sessions/s1/draft", agent, {"action": "transfer",
+                                               "args": {"amount": 1500}}).json()  # fmt: skip
+    forged = dict(d["fields"], outcome="allow", failed=[], risk=0, decision_class="allowed")
+    del forged["blocking_rule"]
+    size = api.ledger.size()
+    entry = api.ledger.sign_next(agent, "decision", forged, time=parse_time(d["time"]))
+    problem(api.post("/logs", agent, wire(entry)), 409, "decision-mismatch")
+    api.ledger.release([entry])
+    assert api.ledger.size() == size
+
+
+def test_verify_answers_the_seed_fields(api, registered):
+    """GET /verify/{id}: signature_valid, chain_intact, included with proof, policy_at_time."""
+    _, agent = registered
+    d = api.post("/sessions/s1/draft", agent, {"action": "post_reply"}).json()
+    decision = api.ledger.sign_next(agent, "decision", d["fields"], time=parse_time(d["time"]))
+    receipt = api.post("/logs", agent, wire(decision)).json()
+    body = api.get(f"/verify/{receipt['id']}").json()
+    assert body["signature_valid"] is body["chain_intact"] is body["included"] is True
+    assert body["proof"]["index"] == receipt["index"]
+    assert body["policy_at_time"]["version"] == 1
+    assert body["policy_at_time"]["recomputed"] == "matches"
+    chain = api.get(f"/verify/chain/{agent.address}").json()
+    assert (chain["total_entries"], chain["chain_intact"], chain["complete"]) == (2, True, True)
+
+
+def test_checkpoint_and_proofs_are_public(api, registered):
+    """The checkpoint is the signed note; proofs come as RFC 9162 hashes."""
+    note = api.get("/checkpoint").text
+    assert note.splitlines()[1] == str(api.ledger.size())
+    assert api.get("/proofs/inclusion/0").json()["index"] == 0
+    assert api.get("/proofs/consistency?old=1").json()["old_size"] == 1
+    problem(api.get(f"/proofs/inclusion/{api.ledger.size() + 5}"), 400, "usage")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "code"),
+    [
+        ("no headers", "unauthorized"),
+        ("bad signature", "bad-request-signature"),
+        ("stale", "stale-request"),
+        ("replayed", "replayed-request"),
+    ],
+)
+def test_writes_need_a_fresh_valid_signature(api, registered, tamper, code):
+    """Unsigned, mis-signed, stale and replayed writes are 401 problems; nothing is stored."""
+    _, agent = registered
+    entry = api.ledger.sign_next(agent, "action", {"action": "post_reply"})
+    raw = json.dumps(wire(entry)).encode()
+    size = api.ledger.size()
+    headers = sign_request(agent, "POST", "/logs", raw,
+                           now=time.time() - 3600 if tamper == "stale" else None)  # fmt: skip
+    if tamper == "no headers":
+        headers = {}
+    if tamper == "bad signature":
+        headers = sign_request(agent, "POST", "/logs", raw + b" ")
+    if tamper == "replayed":
+        assert api.post("/logs", None, raw, **headers).status_code == 201
+        size = api.ledger.size()
+    problem(api.post("/logs", None, raw, **headers), 401, code)
+    assert api.ledger.size() == size
+
+
+def test_a_request_may_not_carry_someone_elses_entries(api, registered):
+    """Another registered author cannot deliver the agent's signed entries as its own."""
+    owner, agent = registered
+    stranger = SigningKey.generate()
+    reg = api.ledger.sign_next(stranger, "register", {"subject": stranger.address,
+                               "public_key": stranger.public_key.b64, "role": "owner"})  # fmt: skip
+    assert api.post("/agents", stranger, {"entries": [wire(reg)]}).status_code == 201
+    entry = api.ledger.sign_next(agent, "action", {"action": "post_reply"})
+    problem(api.post("/logs", stranger, wire(entry)), 403, "not-your-entry")
+    assert api.post("/logs", owner, wire(entry)).status_code == 201  # its owner may relay it
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"entries": []}, 400, "invalid-request"),
+        ({"entries": [{"entry": "!!", "sig": "AA=="}]}, 422, "bad-field"),
+        ({"entry": "e30=", "sig": "A" * 88}, 400, "invalid-request"),
+        (b"{not json", 400, "invalid-request"),
+    ],
+)
+def test_malformed_bodies_are_4xx_problems(api, registered, body, status, code):
+    """Malformed submissions get a specific 4xx problem, never a 500."""
+    _, agent = registered
+    problem(api.post("/entries", agent, body), status, code)
+
+
+def test_an_oversized_body_is_413(api, registered):
+    """A body past the limit is refused before it is read."""
+    _, agent = registered
+    problem(api.post("/entries", agent, b"x" * (32 * 1024 * 1024 + 1)), 413, "too-large")
+
+
+def test_unknown_routes_are_problems_too(api):
+    """Even a wrong URL answers problem+json."""
+    problem(api.get("/nope"), 404, "not-found")
