@@ -95,11 +95,14 @@ class Result:
         }
 
 
+_RATES = {"entries/s", "proofs/s", "decisions/s", "appends/s", "pairs/s"}
+
+
 def fmt(value: float | None, unit: str = "") -> str:
     """Human form of a figure."""
     if value is None:
         return "—"
-    if unit in {"entries/s", "proofs/s"} or abs(value) >= 1000:
+    if unit in _RATES or abs(value) >= 1000:
         text = f"{value:,.0f}"
     elif abs(value) >= 10:
         text = f"{value:.1f}"

@@ -13,7 +13,7 @@ import fnmatch
 import math
 import posixpath
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -228,6 +228,7 @@ def _aggregate(rule: AggregateLimit) -> Compiled:
     match, span, u = _matcher(rule.actions), timedelta(seconds=rule.window), rule.unit
     name, key = rule.arg.replace("_", " ").capitalize(), ("sum", rule.actions, rule.arg)
     missing = _verdict(rule, f"args.{rule.arg} is missing or not a number", "deny", passed=False)
+    limit = f"{u}{rule.limit:,} {period(rule.window)} limit"
 
     def select(action: str, _tool: str | None) -> bool:
         return match(action)
@@ -239,7 +240,7 @@ def _aggregate(rule: AggregateLimit) -> Compiled:
         prior = s.timeline.total(key, select, rule.arg, now - span)
         ok = prior + value <= rule.limit
         word = "within" if ok else "over"
-        detail = f"{name} {u}{value:,} {word} {u}{rule.limit:,} {period(rule.window)} limit"
+        detail = f"{name} {u}{value:,} {word} {limit}"
         if prior:
             detail += f" ({u}{prior:,} already used)"
         return _verdict(rule, detail, "deny", passed=ok)
@@ -247,15 +248,41 @@ def _aggregate(rule: AggregateLimit) -> Compiled:
     return Compiled(check, lambda a: match(a.action))
 
 
+def _cel(program: Any) -> Callable[[Env], bool | str]:
+    """``env.run(program)``, remembered by the values of the variables the program names.
+
+    A CEL program is a pure function of the variables it reads (no functions are registered), so
+    its result — or its error text — is remembered by those values (:meth:`Env.key`); only a
+    result computed on a converted activation is remembered.
+    """
+    names, memo = tuple(program.variables()), dict[Hashable, bool | str]()
+
+    def run(env: Env) -> bool | str:
+        key = env.key(names)
+        if key is None:
+            return env.run(program)
+        found = memo.get(key)
+        if found is None:
+            found = env.run(program)
+            if env.converted:
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[key] = found
+        return found
+
+    return run
+
+
 def _condition(rule: Condition) -> Compiled:
     """Argument conditions in CEL."""
-    program, match = cel.compile(rule.expression), _matcher(rule.actions) if rule.actions else None
+    run = _cel(cel.compile(rule.expression))
+    match = _matcher(rule.actions) if rule.actions else None
     label = rule.description or rule.expression
     holds = _verdict(rule, f"{label}: holds", rule.effect, passed=True)
     fails = _verdict(rule, f"{label}: does not hold", rule.effect, passed=False)
 
     def check(_a: ProposedAction, _s: SessionState, _now: datetime, env: Env) -> Verdict:
-        result = env.run(program)
+        result = run(env)
         if isinstance(result, str):
             return _verdict(rule, f"{label}: {result}", "deny", passed=False)
         return holds if result else fails
@@ -265,11 +292,11 @@ def _condition(rule: Condition) -> Compiled:
 
 def _ask(rule: AskRule) -> Compiled:
     """Actions that need a human's approval."""
-    program, match = (cel.compile(rule.when) if rule.when else None), _matcher(rule.actions)
+    run, match = (_cel(cel.compile(rule.when)) if rule.when else None), _matcher(rule.actions)
     memo = _Memo()
 
     def check(a: ProposedAction, _s: SessionState, _now: datetime, env: Env) -> Verdict | None:
-        result = True if program is None else env.run(program)
+        result = True if run is None else run(env)
         if isinstance(result, str):
             return _verdict(rule, result, "deny", passed=False)
         if not result:
@@ -279,7 +306,7 @@ def _ask(rule: AskRule) -> Compiled:
         detail = f"Action {a.action!r} needs approval"
         return memo.put(a.action, _verdict(rule, detail, "ask", passed=False))
 
-    return Compiled(check, _either(match), static=program is None)
+    return Compiled(check, _either(match), static=run is None)
 
 
 _KINDS: dict[type, Callable[[Any], Compiled]] = {

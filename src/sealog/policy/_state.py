@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -250,26 +250,122 @@ def _plain(a: ProposedAction) -> bool:
     )
 
 
+_KEY_VALUES, _KEY_CHARS = 64, 4096
+"""The most values and characters an activation may hold and still key a memo of CEL results."""
+_ABSENT = object()
+"""A variable the activation does not hold (in a memo key)."""
+
+
+class _Unkeyable(Exception):
+    """A value outside what memo keys cover; the program then simply runs."""
+
+
+def _text(value: str, budget: list[int]) -> str:
+    """A string CEL can convert (UTF-8: no lone surrogate), charged to ``budget``."""
+    budget[0] -= 1
+    budget[1] -= len(value)
+    if budget[0] < 0 or budget[1] < 0:
+        raise _Unkeyable
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise _Unkeyable from None
+    return value
+
+
+def _frozen(value: Any, budget: list[int]) -> Hashable:
+    """``value`` as a hashable key that tells apart every two values CEL could tell apart.
+
+    Only plain JSON-like values CEL converts (exact types: str that encodes as UTF-8, int, bool,
+    None, non-NaN float, list, tuple, dict with str keys) and only up to ``budget`` = [values,
+    characters]; anything else raises :class:`_Unkeyable`. Equal keys mean equal values of
+    equal types: bools and floats (``True == 1 == 1.0``; ``-0.0 == 0.0``) and containers are
+    tagged.
+    """
+    kind = type(value)
+    if kind is str:
+        return _text(value, budget)
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Unkeyable
+    if kind is int or value is None:
+        return value  # type: ignore[no-any-return]
+    if kind is bool:
+        return ("bool", value)
+    if kind is float and value == value:  # noqa: PLR0124 - NaN is left out
+        return ("float", value.hex())
+    if kind is list or kind is tuple:
+        return (kind.__name__, tuple([_frozen(v, budget) for v in value]))
+    if kind is dict:
+        items = []
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _Unkeyable
+            items.append((_text(k, budget), _frozen(v, budget)))
+        return ("map", tuple(items))
+    raise _Unkeyable
+
+
 class Env:
     """Per-decision scratch shared by the checkers: the action's CEL activation, built once.
 
     The activation is one ``cel.Context`` holding only the variables the policy's expressions
     name (``args`` always), converted once for all programs; if it cannot be built (a value CEL
     cannot convert), each program runs on the full variables dict and reports its own error.
+
+    :meth:`key` gives the values a program reads as a hashable key, so a program's result can
+    be remembered (a CEL program is a pure function of the variables it names); the activation
+    is converted only when some program's result is not known yet.
     """
 
-    __slots__ = ("_cel", "action", "names")
+    __slots__ = ("_cel", "_keys", "_vars", "action", "names")
 
     def __init__(self, action: ProposedAction, names: frozenset[str] | None = None) -> None:
         self.action, self.names = action, names
         self._cel: cel.Context | bool | None = None
+        self._vars: dict[str, Any] | None = None
+        self._keys: dict[str, Hashable] | bool | None = None
+
+    def _variables(self) -> dict[str, Any] | None:
+        """The activation's variables (None: a non-string name field, so the full dict is used)."""
+        if self._vars is None and _plain(self.action):
+            self._vars = _context(self.action, self.names)
+        return self._vars
+
+    def key(self, names: tuple[str, ...]) -> tuple[Hashable, ...] | None:
+        """The values of ``names`` as a memo key; None when results must not be remembered.
+
+        None unless every variable of the activation is a plain JSON-like value (see
+        :func:`_frozen`), so the activation is known to convert and a program's result depends
+        on the values it names alone.
+        """
+        keys = self._keys
+        if keys is None:
+            variables, budget = self._variables(), [_KEY_VALUES, _KEY_CHARS]
+            try:
+                keys = False if variables is None else {
+                    k: _frozen(v, budget) for k, v in variables.items()
+                }  # fmt: skip
+            except _Unkeyable:
+                keys = False
+            self._keys = keys
+        if keys is False:
+            return None
+        assert isinstance(keys, dict)
+        return tuple([keys.get(n, _ABSENT) for n in names])
+
+    @property
+    def converted(self) -> bool:
+        """Whether the activation was converted into a ``cel.Context`` (programs ran on it)."""
+        return isinstance(self._cel, cel.Context)
 
     def run(self, program: Any) -> bool | str:
         """Run a CEL program: its boolean result, or the error text (which fails closed)."""
         if self._cel is None:
-            a = self.action
+            variables = self._variables()
             try:
-                self._cel = cel.Context(_context(a, self.names if _plain(a) else None))
+                self._cel = cel.Context(_context(self.action) if variables is None else variables)
             except Exception:  # noqa: BLE001 - let each program report it, as before
                 self._cel = False
         try:
