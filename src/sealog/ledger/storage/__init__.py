@@ -3,7 +3,8 @@
 A backend stores entries (their exact bytes), perfect-subtree hashes, signed checkpoints and the
 registry of keys, and commits each group of appends in one transaction. It checks nothing:
 validation belongs to the sequencer, so every backend enforces the same rules. SQLite (WAL) is
-the embedded default.
+the embedded default; PostgreSQL (the ``postgres`` extra) is the shared one. :func:`open_storage`
+picks the backend from where the ledger lives.
 """
 
 from __future__ import annotations
@@ -11,11 +12,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple, Protocol
 
+from sealog.errors import UsageError
 from sealog.ledger.entry import SignedEntry
 
-__all__ = ["Batch", "Head", "Registration", "Storage", "StoredEntry", "WriteTxn"]
+__all__ = [
+    "Batch",
+    "Head",
+    "Registration",
+    "Storage",
+    "StoredEntry",
+    "WriteTxn",
+    "open_storage",
+]
+
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class Head(NamedTuple):
@@ -142,3 +155,30 @@ class Storage(Protocol):
     def close(self) -> None:
         """Release connections and file handles."""
         ...
+
+
+def open_storage(target: str | Path, *, origin: str | None = None) -> Storage:
+    """Open the ledger store at ``target``: a PostgreSQL URL, else a SQLite file path.
+
+    ``postgresql://`` and ``postgres://`` URLs (an optional ``?schema=NAME``, default
+    ``sealog``) open a :class:`~sealog.ledger.storage._postgres.PostgresStorage`; anything else is
+    a SQLite file (``":memory:"`` for a throwaway one). ``origin`` names the log the store
+    belongs to; a shared database records it and refuses a store of another log.
+
+    Raises:
+        UsageError: a PostgreSQL URL, but the ``postgres`` extra is not installed; or the
+            schema holds another log.
+        StorageError: the store cannot be opened.
+    """
+    if isinstance(target, str) and target.startswith(_POSTGRES_SCHEMES):
+        try:
+            from sealog.ledger.storage._postgres import PostgresStorage  # noqa: PLC0415 - an extra
+        except ImportError as exc:
+            raise UsageError(
+                f"a PostgreSQL ledger needs psycopg, which cannot be imported: {exc}",
+                hint="install the extra: pip install 'sealog[postgres]'",
+            ) from exc
+        return PostgresStorage(target, origin=origin)
+    from sealog.ledger.storage._sqlite import SQLiteStorage  # noqa: PLC0415 - imports this module
+
+    return SQLiteStorage(target)
