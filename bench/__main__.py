@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bench import audit, decide, gate, ingest, proofs
+from bench import audit, decide, gate, ingest, proofs, service
 from bench._common import OUT, Result, load_average, log, machine, source_state, table
 
 BENCHMARKS = {
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "proofs": proofs.run,
     "decide": decide.run,
     "gate": gate.run,
+    "service": service.run,
 }
 
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "names",
         nargs="*",
-        metavar="{ingest,audit,proofs,decide,gate}",
+        metavar="{ingest,audit,proofs,decide,gate,service}",
         help="benchmarks to run (all when none named)",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")

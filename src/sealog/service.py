@@ -173,14 +173,15 @@ class Service:
         """
         if not entries:
             raise UsageError("a submission holds at least one entry")
+        parsed = [e if e.from_bytes else SignedEntry.parse(e.data, e.signature) for e in entries]
         with self._lock:
             self._catch_up()
             try:
-                trial, outcomes = self._trial(entries)
+                trial, outcomes = self._trial(parsed)
             except EntryRejected:
                 self.ledger.release(entries)
                 raise
-            receipts = self.ledger.submit(list(entries))
+            receipts = self.ledger.submit(parsed)
             self._replayer.absorb(trial)
             for entry in entries:
                 self._count(entry)
@@ -194,14 +195,13 @@ class Service:
         trial = self._replayer.fork()
         decisions: dict[str, Mapping[str, Any]] = {}
         for position, entry in enumerate(entries):
-            checked = SignedEntry.parse(entry.data, entry.signature)
-            for finding in trial.feed(StoredEntry(self._folded + position, checked)):
+            for finding in trial.feed(StoredEntry(self._folded + position, entry)):
                 if finding.kind in _REFUSE:
                     code = "decision-mismatch" if finding.kind == "differs" else finding.kind
                     where = f"entry {position + 1} of {len(entries)}: "
                     raise EntryRejected(where + finding.detail, code=code)
-            if checked.kind == "decision":
-                decisions[checked.id] = checked.fields
+            if entry.kind == "decision":
+                decisions[entry.id] = entry.fields
         return trial, decisions
 
     def _submitted(

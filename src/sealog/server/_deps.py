@@ -22,7 +22,7 @@ from sealog.signed_request import SignedHeaders, verify_request
 __all__ = ["Address", "Author", "ServiceDep", "submit_entries"]
 
 
-def service(request: Request) -> Service:
+async def service(request: Request) -> Service:
     """The app's service (a dependency)."""
     found: Service = request.app.state.service
     return found

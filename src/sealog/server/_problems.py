@@ -110,7 +110,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        codes = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}
+        code = codes.get(exc.status_code, "http-error")
         return problem(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)

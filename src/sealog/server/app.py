@@ -10,12 +10,13 @@ requests (:mod:`sealog.signed_request`) carrying author-signed entries.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sealog import __version__
 from sealog.ledger import Ledger
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
-    _limit_body(app, settings.max_body)
+    app.add_middleware(BodyLimit, limit=settings.max_body)
     for module in (ops, public, writes):
         app.include_router(module.router)
     return app
@@ -77,12 +78,50 @@ def _open(settings: Settings) -> Ledger:
     return Ledger.open(settings.home, db=settings.db)
 
 
-def _limit_body(app: FastAPI, limit: int) -> None:
-    @app.middleware("http")
-    async def refuse_large(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdecimal() or int(declared) > limit):
-            return problem(413, "too-large", f"request bodies are limited to {limit} bytes")
-        return await call_next(request)
+class BodyLimit:
+    """Refuse request bodies over the limit with a 413 problem (pure ASGI: no task, no thread).
+
+    A declared Content-Length past the limit is answered before anything is read. A streamed
+    body is counted as it arrives: past the limit the 413 is sent at once, the app is told the
+    client went away, and whatever it still tries to send is dropped — a huge body is never
+    held whole, and never half-processed into the ledger (a submission is read in full before
+    it is parsed).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        """Wrap ``app``."""
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse, or pass the request on with its body counted."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        seen, refused = 0, False
+
+        async def counted() -> Message:
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    refused = True
+                    await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, counted, guarded)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"request bodies are limited to {self.limit} bytes"
+        await problem(413, "too-large", detail)(scope, receive, send)

@@ -24,13 +24,13 @@ router = APIRouter()
 
 
 @router.get("/agents/{address}", tags=["agents"])
-def agent(address: Address, svc: ServiceDep) -> AgentOut:
+async def agent(address: Address, svc: ServiceDep) -> AgentOut:
     """An agent or owner: registration, policy version in force, track (404 if unknown)."""
     return AgentOut(**svc.agent_info(address).to_dict())
 
 
 @router.get("/agents/{address}/head", tags=["agents"])
-def head(address: Address, svc: ServiceDep) -> HeadOut:
+async def head(address: Address, svc: ServiceDep) -> HeadOut:
     """The author's latest entry, which its next entry must follow."""
     svc.ledger.agent(address)
     found = svc.ledger.head(address)
@@ -89,7 +89,7 @@ def verify_entry(
 
 
 @router.get("/checkpoint", tags=["transparency"], response_class=PlainTextResponse)
-def checkpoint(svc: ServiceDep) -> str:
+async def checkpoint(svc: ServiceDep) -> str:
     """The latest log-signed checkpoint (C2SP signed note)."""
     return svc.ledger.checkpoint()
 

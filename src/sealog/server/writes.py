@@ -53,7 +53,7 @@ def set_policy(entry: WireEntry, svc: ServiceDep, author: Author) -> SubmittedOu
 
 
 @router.post("/sessions/{session_id}/draft", tags=["gate"])
-def draft(
+async def draft(
     session_id: Annotated[str, PathParam(min_length=1, max_length=256)],
     proposed: DraftIn,
     svc: ServiceDep,

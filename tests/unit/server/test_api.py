@@ -33,9 +33,9 @@ def wire(entry: SignedEntry) -> dict[str, str]:
 class Api:
     """A synchronous view of the in-process app (httpx ASGI transport on a private loop)."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, **settings: Any) -> None:
         self.ledger = ledger
-        self.app = create_app(Settings(ledger=ledger))
+        self.app = create_app(Settings(ledger=ledger, **settings))
         self.loop = asyncio.new_event_loop()
         self._life = self.app.router.lifespan_context(self.app)
         self.loop.run_until_complete(self._life.__aenter__())
@@ -231,6 +231,26 @@ def test_an_oversized_body_is_413(api, registered):
     """A body past the limit is refused before it is read."""
     _, agent = registered
     problem(api.post("/entries", agent, b"x" * (32 * 1024 * 1024 + 1)), 413, "too-large")
+
+
+def test_an_oversized_chunked_body_is_cut_off_with_413(ledger_limit_api):
+    """A body with no Content-Length is counted as it streams and refused past the limit."""
+
+    async def chunks():
+        for _ in range(8):
+            yield b"x" * 1024
+
+    api = ledger_limit_api
+    response = api.loop.run_until_complete(api.http.post("/entries", content=chunks()))
+    problem(response, 413, "too-large")
+
+
+@pytest.fixture
+def ledger_limit_api() -> Iterator[Api]:
+    """The app with a 4 KiB body limit."""
+    served = Api(Ledger.in_memory(), max_body=4096)
+    yield served
+    served.close()
 
 
 def test_unknown_routes_are_problems_too(api):
