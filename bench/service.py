@@ -1,8 +1,9 @@
 """The service over HTTP on loopback: batched ingest, single-entry latency, decisions.
 
 A real uvicorn serves ``create_app`` over a fresh on-disk ledger on 127.0.0.1, in a child
-process (so client and server do not share a GIL); the client is httpx with keep-alive. Every write is a signed request and every
-entry is signature-checked, chain-checked and durable before its receipt comes back.
+process (so client and server do not share a GIL); the client is httpx with keep-alive. Every
+write is a signed request and every entry is signature-checked, chain-checked and durable
+before its receipt comes back.
 
 * Ingest: pre-signed action entries of 8 agents, relayed by their owner in batches of 100 and
   1,000 through ``POST /entries``. The limit is the embedded ingest of the very same entries

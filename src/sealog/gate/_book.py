@@ -72,9 +72,9 @@ class Book:
 
     def absorb(self, fork: Book) -> None:
         """Take over what was applied to ``fork`` (a fork of this book)."""
-        if fork._base is not self:  # noqa: SLF001 - the same class
+        if fork._base is not self:
             raise ValueError("absorb takes a fork of this very book")
-        self._sessions.update(fork._sessions)  # noqa: SLF001
+        self._sessions.update(fork._sessions)
 
     def _find(self, session_id: str) -> Tracked | None:
         found = self._sessions.get(session_id)
