@@ -13,6 +13,7 @@ from rich.console import Console
 
 from sealog.demo.daily_limit import daily_limit
 from sealog.demo.pii import pii_kill
+from sealog.demo.platform import platform_check
 from sealog.demo.trading import trading_dispute
 
 __all__ = ["STORIES", "run_demo"]
@@ -23,6 +24,7 @@ STORIES: dict[str, Story] = {
     "trading-dispute": trading_dispute,
     "pii-kill": pii_kill,
     "daily-limit": daily_limit,
+    "platform-check": platform_check,
 }
 
 

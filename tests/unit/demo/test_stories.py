@@ -12,6 +12,7 @@ from sealog.cli import app
 from sealog.demo import STORIES
 from sealog.demo.daily_limit import daily_limit
 from sealog.demo.pii import pii_kill
+from sealog.demo.platform import platform_check
 
 
 def _console() -> tuple[Console, io.StringIO]:
@@ -68,3 +69,13 @@ def test_demo_cli_runs_one_story(story, tmp_path):
     assert result.exit_code == 0, result.output
     assert "every check held" in result.output
     assert (tmp_path / story / ".sealog").is_dir()
+
+
+def test_platform_story_holds(tmp_path):
+    """Over real HTTP, an unregistered agent is refused (404) and a registered one verifies."""
+    console, text = _console()
+    assert platform_check(console, tmp_path) is True
+    out = text.getvalue()
+    assert "→ 404" in out
+    assert "its chain verifies: 5 entries, intact and complete" in out
+    assert "✗" not in out
