@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from sealog import __version__
-from sealog.cli import agents, demo, entries, gate, keys, policy, transparency, verify
+from sealog.cli import agents, apps, demo, entries, gate, keys, policy, serve, transparency, verify
 from sealog.cli._common import EXIT_BAD_INPUT, State, err, exit_code_for
 from sealog.errors import Error
 
@@ -55,12 +55,14 @@ def _root(
 
 keys.register(app)
 agents.register(app)
+apps.register(app)
 entries.register(app)
 transparency.register(app)
 verify.register(app)
 policy.register(app)
 gate.register(app)
 demo.register(app)
+serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,9 @@ from fastapi import Depends, Request
 from fastapi import Path as PathParam
 
 from sealog.crypto import PublicKey
-from sealog.errors import EntryRejected, FormatError, NotFound
+from sealog.errors import EntryRejected, Error, FormatError, NotFound
 from sealog.ledger import SignedEntry
+from sealog.server._limits import throttle
 from sealog.server._problems import ApiError
 from sealog.server._wire import (
     SubmittedOut,
@@ -36,8 +37,19 @@ async def signed_author(request: Request) -> str:
     """Authenticate a signed request; its author's address.
 
     The key is the author's registered key or, for an owner registering itself, the key its
-    own self-registration in the body carries.
+    own self-registration in the body carries. The request is charged to the author's rate
+    limit once authenticated, to its client IP's when it is not.
     """
+    try:
+        author = await _authenticate(request)
+    except (ApiError, Error):
+        throttle(request, None)
+        raise
+    throttle(request, author)
+    return author
+
+
+async def _authenticate(request: Request) -> str:
     body = await request.body()
     try:
         headers = SignedHeaders.parse(request.headers)
@@ -45,9 +57,17 @@ async def signed_author(request: Request) -> str:
         raise ApiError(401, "unauthorized", exc.message) from exc
     svc: Service = request.app.state.service
     key = _key_of(svc, headers.author, body)
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = _target(request)
     verify_request(headers, key, (request.method, target, body), request.app.state.nonces)
     return headers.author
+
+
+def _target(request: Request) -> str:
+    """The request target as sent (spec §12): the raw path, percent-encoding kept, and query."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return path + (f"?{query}" if query else "")
 
 
 def _key_of(svc: Service, author: str, body: bytes) -> PublicKey:

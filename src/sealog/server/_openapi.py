@@ -10,18 +10,18 @@ follows from its shape:
 * a route taking parameters or a body: 400, 404, 422;
 * a write (any method but GET): 401, 403, 409 as well.
 
-``/docs`` is a self-contained page (no CDN: FastAPI's Swagger UI and ReDoc load their scripts
-from one) that lists the operations read from ``/openapi.json`` with a few lines of plain JS.
+``/docs`` is a self-contained page, ``_docs.html`` (no CDN: FastAPI's Swagger UI and ReDoc load
+their scripts from one), that lists the operations read from ``/openapi.json`` in plain JS.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from sealog.server._problems import MEDIA_TYPE
@@ -118,58 +118,13 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    page = resources.files(__package__).joinpath("_docs.html").read_text(encoding="utf-8")
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     def docs() -> HTMLResponse:
-        return HTMLResponse(_DOCS_PAGE, headers={"Content-Security-Policy": _CSP})
+        return HTMLResponse(page, headers={"Content-Security-Policy": _CSP})
 
 
-def documented_routes(app: FastAPI) -> list[tuple[str, str]]:
-    """(method, path) of every route in the schema, for tests and the docs check."""
-    return sorted(
-        (method, route.path_format)
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.include_in_schema
-        for method in route.methods
-    )
-
-
-_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
-_DOCS_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>sealog API</title>
-<style>
-body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-code,pre{font:13px ui-monospace,monospace}h2{margin-top:2rem}
-.op{border:1px solid #ccc;border-radius:4px;padding:.5rem .8rem;margin:.6rem 0}
-.m{display:inline-block;min-width:4rem;font-weight:bold}.d{color:#444}
-details pre{background:#f6f6f6;padding:.5rem;overflow:auto}
-</style></head><body>
-<h1 id="title">sealog API</h1>
-<p>Generated from <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).
-Errors are <code>application/problem+json</code>; writes are signed requests.</p>
-<div id="ops">loading…</div>
-<script>
-const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"})[c]);
-fetch("/openapi.json").then(r => r.json()).then(spec => {
-  document.getElementById("title").textContent = spec.info.title + " " + spec.info.version;
-  const byTag = {};
-  for (const [path, item] of Object.entries(spec.paths))
-    for (const [method, op] of Object.entries(item))
-      (byTag[(op.tags || ["other"])[0]] ||= []).push([method, path, op]);
-  let html = "";
-  for (const [tag, ops] of Object.entries(byTag)) {
-    html += `<h2>${esc(tag)}</h2>`;
-    for (const [method, path, op] of ops) {
-      const params = (op.parameters || []).map(p => `${esc(p.in)} <code>${esc(p.name)}</code>${p.required ? " (required)" : ""}`).join(", ");
-      const codes = Object.keys(op.responses || {}).join(" ");
-      const body = op.requestBody ? JSON.stringify(op.requestBody.content, null, 1) : "";
-      html += `<div class="op"><span class="m">${esc(method.toUpperCase())}</span><code>${esc(path)}</code>
-        <div class="d">${esc(op.summary)}: ${esc(op.description)}</div>
-        ${params ? `<div>parameters: ${params}</div>` : ""}<div>responses: ${esc(codes)}</div>
-        ${body ? `<details><summary>request body</summary><pre>${esc(body)}</pre></details>` : ""}</div>`;
-    }
-  }
-  document.getElementById("ops").innerHTML = html;
-}).catch(e => { document.getElementById("ops").textContent = "cannot load /openapi.json: " + e; });
-</script></body></html>
-"""
+_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
+)

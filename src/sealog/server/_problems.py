@@ -60,6 +60,8 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
         **extra,
     }
     headers = {"WWW-Authenticate": "Sealog-Signature"} if status == 401 else None  # noqa: PLR2004
+    if "retry_after" in extra:
+        headers = {"Retry-After": str(extra["retry_after"])}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 

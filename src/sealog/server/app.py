@@ -19,8 +19,12 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sealog import __version__
+from sealog.errors import Error
 from sealog.ledger import Ledger
-from sealog.server import ops, public, writes
+from sealog.server import ops, private, public, writes
+from sealog.server._limits import RateLimit, TokenBuckets
+from sealog.server._observe import Metrics, Observe
+from sealog.server._openapi import install_openapi
 from sealog.server._problems import install_problem_handlers, problem
 from sealog.service import Service
 from sealog.signed_request import NonceCache
@@ -42,6 +46,12 @@ class Settings:
     max_body: int = MAX_BODY
     ledger: Ledger | None = field(default=None, repr=False)
     """An open ledger to serve instead (tests, embedding); the app does not close it."""
+    rate: float = 50.0
+    """Requests per second each client may make (per author when signed, else per IP); 0: off."""
+    burst: int = 200
+    """Requests a client may make at once before ``rate`` applies."""
+    tenants: Path | None = None
+    """The apps-and-keys store (default: the home's tenants.db; in memory if only ``ledger``)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,13 +75,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="The flight recorder and circuit breaker for AI agents.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN; install_openapi serves /docs
+        redoc_url=None,
     )
     app.state.settings = settings
+    app.state.limiter = TokenBuckets(settings.rate, settings.burst)
+    app.state.metrics = Metrics(lambda: _size(app))
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body)
+    app.add_middleware(RateLimit, limiter=app.state.limiter)
+    app.add_middleware(Observe, metrics=app.state.metrics)
     for module in (ops, public, writes):
         app.include_router(module.router)
+    private.install(app)  # API-key routes, and the tenants store beside the ledger
+    install_openapi(app)
     return app
+
+
+def _size(app: FastAPI) -> int | None:
+    service: Service | None = getattr(app.state, "service", None)
+    try:
+        return None if service is None else service.ledger.size()
+    except Error:  # the ledger is closing: leave the figure out of this scrape
+        return None
 
 
 def _open(settings: Settings) -> Ledger:

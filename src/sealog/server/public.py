@@ -1,4 +1,7 @@
-"""Public reads: agents, policies, verification, checkpoints and proofs."""
+"""Public reads: agents, policies, verification, checkpoints and proofs.
+
+Sessions are private to their tenant (:mod:`sealog.server.private`).
+"""
 
 from __future__ import annotations
 
@@ -51,14 +54,6 @@ def policy(
 def policies(address: Address, svc: ServiceDep) -> list[dict[str, Any]]:
     """Every sealed version of the agent's policy, oldest first (documents left out)."""
     return [v.to_dict(with_document=False) for v in policy_history(svc.ledger, address)]
-
-
-@router.get("/sessions/{session_id}", tags=["gate"])
-def session(
-    session_id: Annotated[str, PathParam(min_length=1, max_length=256)], svc: ServiceDep
-) -> dict[str, Any]:
-    """A session's state as the log has it."""
-    return svc.session_info(session_id)
 
 
 @router.get("/verify/chain/{address}", tags=["verify"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 
 from sealog.errors import UsageError
 from sealog.server._deps import Author, ServiceDep, submit_entries
+from sealog.server._tenancy import bind_writer
 from sealog.server._wire import (
     Batch,
     DraftIn,
@@ -21,7 +22,7 @@ from sealog.server._wire import (
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(bind_writer)])  # an API key binds the owner
 
 
 @router.post("/entries", tags=["entries"], status_code=201)

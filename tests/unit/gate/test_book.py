@@ -245,8 +245,8 @@ def test_a_fork_leaves_its_base_unchanged_until_absorbed(ledger):
     start(ledger, AGENT, "s1")
     base = fold(ledger)
     trial = base.fork()
-    trial.apply(ledger.get(ledger.append(AGENT, "q", extra={"session_id": "s1",
-                                                            "cost": "1.5"}).index).entry, 9)  # fmt: skip
+    receipt = ledger.append(AGENT, "q", extra={"session_id": "s1", "cost": "1.5"})
+    trial.apply(ledger.get(receipt.index).entry, receipt.index)
     assert trial.get("s1").state.total_cost == Decimal("1.5")
     assert base.get("s1").state.total_cost == 0
     base.absorb(trial)
