@@ -24,12 +24,14 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from sealog.errors import NotFound, UsageError, VerificationError
 from sealog.home import Home
 from sealog.ledger.storage import Registration
 from sealog.server._deps import Author, ServiceDep
 from sealog.server._problems import ApiError, problem
+from sealog.service import Service
 from sealog.tenancy import TENANTS_FILE, ApiKey, App, Tenants
 
 __all__ = ["Tenant", "TenantDep", "Unauthorized", "bind_writer", "install_tenancy", "tenant"]
@@ -106,8 +108,11 @@ def tenant(
 TenantDep = Annotated[Tenant, Depends(tenant)]
 
 
-def bind_writer(request: Request, author: Author, svc: ServiceDep) -> None:
+async def bind_writer(request: Request, author: Author, svc: ServiceDep) -> None:
     """Hold a signed write that carries an API key to that key's app (a router dependency).
+
+    Without a bearer key it returns at once, on the event loop; with one, the tenancy store is
+    read and written on a worker thread.
 
     Raises:
         Unauthorized: the request carries a bearer key that is unknown or revoked.
@@ -117,6 +122,10 @@ def bind_writer(request: Request, author: Author, svc: ServiceDep) -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         return
+    await run_in_threadpool(_bind, request, author, svc, token)
+
+
+def _bind(request: Request, author: str, svc: Service, token: str) -> None:
     tenants = store(request)
     try:
         app, _ = tenants.authenticate(token.strip())
