@@ -9,12 +9,14 @@ Map of the API:
 * :class:`Gate`, :class:`Session` — the live gate: decide before an agent acts, seal every
   decision and action (``sealog.gate``); :class:`SessionKilled`, :class:`PolicyViolation` and
   :class:`ApprovalRequired` are its typed refusals.
+* :class:`Client`, :class:`AsyncClient` — the SDK, embedded or remote (``sealog.client``).
 * :class:`Error` and its subclasses — the one exception tree (``sealog.errors``).
 """
 
 from __future__ import annotations
 
 from sealog.canonical import canonicalize
+from sealog.client import AsyncClient, Client
 from sealog.content import content_hash
 from sealog.crypto import PublicKey, SigningKey
 from sealog.errors import (
@@ -39,7 +41,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ApprovalRequired",
+    "AsyncClient",
     "CanonicalError",
+    "Client",
     "EntryRejected",
     "Error",
     "FormatError",

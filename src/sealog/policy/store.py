@@ -23,7 +23,7 @@ from sealog.ledger.entry import MAX_POLICY_CHARS
 from sealog.policy._loader import load_policy
 from sealog.policy.model import Policy
 
-__all__ = ["PolicyVersion", "current_policy", "policy_history", "set_policy"]
+__all__ = ["PolicyVersion", "current_policy", "document_of", "policy_history", "set_policy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class PolicyVersion:
         return data
 
 
-def _document(path_or_text: str | Path) -> tuple[str, str, str | None]:
+def document_of(path_or_text: str | Path) -> tuple[str, str, str | None]:
     """The policy text as written, its format and the name of its file (None for text)."""
     if isinstance(path_or_text, Path):
         try:
@@ -124,7 +124,7 @@ def set_policy(
             large to seal.
         EntryRejected: the ledger refused the entry (e.g. another version was set meanwhile).
     """
-    text, fmt, source = _document(path_or_text)
+    text, fmt, source = document_of(path_or_text)
     policy = load_policy(text, source=source or "<policy>")
     registration = ledger.agent(agent)
     if registration.role != "agent":
