@@ -126,11 +126,10 @@ def test_bad_input_is_typed(world):
     assert ledger.size() == size
 
 
+@pytest.mark.parametrize("world", ["remote"], indirect=True)
 def test_plain_http_get_answers_the_seed_fields(world):
     """requests.get(f"{url}/verify/{id}") as the seeds do: signature_valid, chain_intact, …"""
     client, _, _, url = world
-    if url is None:
-        pytest.skip("the plain-HTTP seed call needs the remote backend")
     logged = client.log_action(action="post_reply")
     body = httpx.get(f"{url}/verify/{logged.entry_id}").json()
     assert body["signature_valid"] is True
