@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import json
 import time
 from collections.abc import Iterator
@@ -11,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
+from server_world import InProcessApp, wire
 
 from sealog.crypto import SigningKey
 from sealog.ledger import Ledger, SignedEntry
 from sealog.ledger.entry import parse_time
 from sealog.policy import load_policy
-from sealog.server import Settings, create_app
 from sealog.signed_request import sign_request
 
 POLICY = """
@@ -25,27 +23,8 @@ aggregates: [{sum: amount, actions: [transfer], window: 24h, max: 1000, unit: "$
 """
 
 
-def wire(entry: SignedEntry) -> dict[str, str]:
-    return {"entry": base64.b64encode(entry.data).decode(),
-            "sig": base64.b64encode(entry.signature).decode()}  # fmt: skip
-
-
-class Api:
-    """A synchronous view of the in-process app (httpx ASGI transport on a private loop)."""
-
-    def __init__(self, ledger: Ledger, **settings: Any) -> None:
-        self.ledger = ledger
-        self.app = create_app(Settings(ledger=ledger, **settings))
-        self.loop = asyncio.new_event_loop()
-        self._life = self.app.router.lifespan_context(self.app)
-        self.loop.run_until_complete(self._life.__aenter__())
-        transport = httpx.ASGITransport(app=self.app)
-        self.http = httpx.AsyncClient(transport=transport, base_url="http://sealog.test")
-
-    def close(self) -> None:
-        self.loop.run_until_complete(self.http.aclose())
-        self.loop.run_until_complete(self._life.__aexit__(None, None, None))
-        self.loop.close()
+class Api(InProcessApp):
+    """The in-process app with this file's request helpers."""
 
     def get(self, path: str) -> httpx.Response:
         return self.loop.run_until_complete(self.http.get(path))

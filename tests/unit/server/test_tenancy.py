@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import stat
@@ -14,14 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
+from server_world import InProcessApp, wire
 
 from sealog.crypto import SigningKey
 from sealog.errors import UsageError, VerificationError
 from sealog.gate import Gate
-from sealog.ledger import Ledger, SignedEntry
+from sealog.ledger import Ledger
 from sealog.ledger.entry import parse_time
 from sealog.policy import load_policy
-from sealog.server import Settings, _listing, create_app
+from sealog.server import _listing
 from sealog.server._listing import Filters, read_page
 from sealog.signed_request import sign_request
 from sealog.tenancy import Tenants
@@ -30,27 +30,8 @@ POLICY = "actions: {allow: [transfer, wire]}\nask: [{actions: [wire]}]\n"
 PRIVATE = ("/entries", "/apps/me", "/sessions/a-s1", "/agents/{agent}/logs")
 
 
-def wire(entry: SignedEntry) -> dict[str, str]:
-    return {"entry": base64.b64encode(entry.data).decode(),
-            "sig": base64.b64encode(entry.signature).decode()}  # fmt: skip
-
-
-class Api:
-    """A synchronous view of the in-process app (httpx ASGI transport on a private loop)."""
-
-    def __init__(self, ledger: Ledger, **settings: Any) -> None:
-        self.ledger = ledger
-        self.app = create_app(Settings(ledger=ledger, **settings))
-        self.loop = asyncio.new_event_loop()
-        self._life = self.app.router.lifespan_context(self.app)
-        self.loop.run_until_complete(self._life.__aenter__())
-        transport = httpx.ASGITransport(app=self.app)
-        self.http = httpx.AsyncClient(transport=transport, base_url="http://sealog.test")
-
-    def close(self) -> None:
-        self.loop.run_until_complete(self.http.aclose())
-        self.loop.run_until_complete(self._life.__aexit__(None, None, None))
-        self.loop.close()
+class Api(InProcessApp):
+    """The in-process app with this file's request helpers."""
 
     def get(self, path: str, key: str | None = None, **params: Any) -> httpx.Response:
         headers = {"authorization": f"Bearer {key}"} if key else {}
