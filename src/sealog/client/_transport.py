@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Protocol
@@ -138,13 +139,14 @@ class HttpTransport:
     def submit(self, key: SigningKey, entries: list[SignedEntry]) -> list[dict[str, Any]]:
         """``POST /entries``; on a retry whose first attempt was stored, the stored receipts.
 
-        Entries are content-addressed (their id is their leaf hash), so a retried submission
-        the server refuses because its first attempt was stored (its answer lost) is answered
-        from ``GET /verify/{id}`` — stored once, receipted once more.
+        Every retry carries the same ``Idempotency-Key``, so the server answers a retry of a
+        stored write with its first answer. Entries are content-addressed besides (their id is
+        their leaf hash): a repeat the server refuses because it was stored (a server restarted
+        in between forgets keys) is answered from ``GET /verify/{id}`` — stored once.
         """
         wire = [_wire(e) for e in entries]
         try:
-            data = self._send("POST", "/entries", key, {"entries": wire})
+            data = self._send("POST", "/entries", key, {"entries": wire}, once=uuid.uuid4().hex)
         except EntryRejected:
             if not self._stored(entries):  # a real refusal, not a retry of a stored write
                 raise
@@ -181,11 +183,19 @@ class HttpTransport:
         self.http.close()
 
     def _send(
-        self, method: str, path: str, key: SigningKey | None, body: Mapping[str, Any] | None
+        self,
+        method: str,
+        path: str,
+        key: SigningKey | None,
+        body: Mapping[str, Any] | None,
+        *,
+        once: str | None = None,
     ) -> dict[str, Any]:
         raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         for attempt in range(self.retries + 1):
             headers = {"content-type": "application/json"} if body is not None else {}
+            if once is not None:  # the same key on every retry of this write
+                headers["idempotency-key"] = once
             if key is not None:  # re-signed per attempt: nonces are single-use
                 headers.update(sign_request(key, method, path, raw))
             try:

@@ -22,6 +22,7 @@ from sealog import __version__
 from sealog.errors import Error
 from sealog.ledger import Ledger
 from sealog.server import ops, private, public, writes
+from sealog.server._idempotency import Remembered
 from sealog.server._limits import RateLimit, TokenBuckets
 from sealog.server._observe import Metrics, Observe
 from sealog.server._openapi import install_openapi
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ledger = settings.ledger or _open(settings)
         app.state.service = Service(ledger)
         app.state.nonces = NonceCache()
+        app.state.idempotency = Remembered()
         try:
             yield
         finally:

@@ -10,6 +10,7 @@ from fastapi import Path as PathParam
 
 from sealog.errors import UsageError
 from sealog.server._deps import Author, ServiceDep, submit_entries
+from sealog.server._idempotency import IdempotencyDep
 from sealog.server._tenancy import bind_writer
 from sealog.server._wire import (
     Batch,
@@ -26,15 +27,17 @@ router = APIRouter(dependencies=[Depends(bind_writer)])  # an API key binds the 
 
 
 @router.post("/entries", tags=["entries"], status_code=201)
-def submit(batch: Batch, svc: ServiceDep, author: Author) -> Results:
+def submit(batch: Batch, svc: ServiceDep, author: Author, once: IdempotencyDep) -> Results:
     """Append a batch of signed entries, all or nothing; a receipt per entry."""
-    return Results(results=submit_entries(svc, author, batch.entries))
+    found: Results | None = once.recall()
+    return found or once.keep(Results(results=submit_entries(svc, author, batch.entries)))
 
 
 @router.post("/logs", tags=["entries"], status_code=201)
-def log(entry: WireEntry, svc: ServiceDep, author: Author) -> SubmittedOut:
+def log(entry: WireEntry, svc: ServiceDep, author: Author, once: IdempotencyDep) -> SubmittedOut:
     """Append one signed entry (an action, often citing its decision)."""
-    return submit_entries(svc, author, [entry])[0]
+    found: SubmittedOut | None = once.recall()
+    return found or once.keep(submit_entries(svc, author, [entry])[0])
 
 
 @router.post("/agents", tags=["agents"], status_code=201)

@@ -232,6 +232,21 @@ def ledger_limit_api() -> Iterator[Api]:
     served.close()
 
 
+def test_a_retried_write_with_its_idempotency_key_is_answered_once(api, registered):
+    """The same Idempotency-Key and body, signed afresh, answers the first receipt; stored once."""
+    _, agent = registered
+    body = wire(api.ledger.sign_next(agent, "action", {"action": "post_reply"}))
+    first = api.post("/logs", agent, body, **{"idempotency-key": "k1"})
+    size = api.ledger.size()
+    again = api.post("/logs", agent, body, **{"idempotency-key": "k1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert api.ledger.size() == size
+    other = wire(api.ledger.sign_next(agent, "action", {"action": "post_reply"}))
+    problem(api.post("/logs", agent, other, **{"idempotency-key": "k1"}), 422,
+            "idempotency-key-reused")  # fmt: skip
+
+
 def test_unknown_routes_are_problems_too(api):
     """Even a wrong URL answers problem+json."""
     problem(api.get("/nope"), 404, "not-found")
