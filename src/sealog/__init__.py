@@ -31,6 +31,7 @@ from sealog.errors import (
     PolicyViolation,
     SessionKilled,
     StorageError,
+    UnavailableError,
     UsageError,
     VerificationError,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "SessionKilled",
     "SigningKey",
     "StorageError",
+    "UnavailableError",
     "UsageError",
     "VerificationError",
     "VerifyReport",

@@ -15,7 +15,8 @@ Error:
     │   └── SessionKilled       the session is killed: nothing more may run in it
     ├── NotFound                no such agent, key, entry or checkpoint
     ├── VerificationError       a signature, proof or checkpoint did not verify
-    └── StorageError            the storage backend failed; the ledger is unchanged
+    ├── StorageError            the storage backend failed; the ledger is unchanged
+    └── UnavailableError        the service did not answer; a write may or may not be stored
 
 Each error carries a stable ``code`` (a short slug that scripts may match on) and a
 ``diagnostics()`` string: one line saying what is wrong and what to do about it.
@@ -35,6 +36,7 @@ __all__ = [
     "PolicyViolation",
     "SessionKilled",
     "StorageError",
+    "UnavailableError",
     "UsageError",
     "VerificationError",
 ]
@@ -175,3 +177,13 @@ class StorageError(Error):
     """The storage backend failed; the transaction was rolled back."""
 
     code = "storage"
+
+
+class UnavailableError(Error):
+    """The sealog service could not be reached or did not answer in time, after retries.
+
+    Unlike :class:`StorageError` the outcome of a write is unknown: it may have been stored.
+    Retrying it with the same idempotency key is safe (the client's retries do that).
+    """
+
+    code = "unavailable"

@@ -20,6 +20,7 @@ from sealog.errors import (
     PolicyViolation,
     SessionKilled,
     StorageError,
+    UnavailableError,
     UsageError,
     VerificationError,
 )
@@ -38,6 +39,7 @@ TREE = {
     NotFound: Error,
     VerificationError: Error,
     StorageError: Error,
+    UnavailableError: Error,
 }
 CODES = {
     Error: "error",
@@ -53,6 +55,7 @@ CODES = {
     NotFound: "not-found",
     VerificationError: "verification-failed",
     StorageError: "storage",
+    UnavailableError: "unavailable",
 }
 CLASSES = [getattr(errors, name) for name in errors.__all__]
 

@@ -1,175 +1,152 @@
-"""``Client``: one interface to sealog, embedded (in process) or remote (over HTTP).
+"""The clients: one interface (:mod:`sealog.client._api`), embedded or remote, sync or async.
 
-The agent's key never leaves the client: every entry is signed here, with the agent's chain
-(``seq``, ``prev``) continued from the head the service reports. A decision is drafted by the
-service's gate, signed as drafted, and submitted with the action that cites it — the service
-checks the signed decision is the one it drafted (``decision-mismatch`` otherwise).
+Each method runs one operation of :class:`~sealog.client._core.Core` against the client's
+backend: :class:`~sealog.client._http.Remote` over HTTP, :class:`~sealog.client._embedded.
+Embedded` in process. The code that decides what to sign is the same for all four clients.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ParamSpec, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
-from sealog.canonical import encode_arguments
-from sealog.client._transport import HttpTransport, InProcess, Transport
+import httpx
+
+from sealog.client._api import Amount, AsyncSealogClient, Decided, Logged, SealogClient
+from sealog.client._core import (
+    Call,
+    Core,
+    Op,
+    ReadAgent,
+    ReadChain,
+    ReadEntry,
+    SessionState,
+    adrive,
+    agent_info,
+    drive,
+)
+from sealog.client._embedded import Embedded
+from sealog.client._http import AsyncRemote, Remote
 from sealog.content import content_hash
-from sealog.crypto import SigningKey
-from sealog.errors import CanonicalError, Error, SessionKilled, UsageError
-from sealog.ledger import Ledger, SignedEntry
-from sealog.ledger.entry import ENTRY_VERSION, format_time, sign_entry
-from sealog.ledger.storage import Head
-from sealog.policy import load_policy
-from sealog.policy.store import document_of
-from sealog.service import Service
+from sealog.crypto import SigningKey, is_address
+from sealog.errors import UsageError
+from sealog.ledger import Ledger
+from sealog.service import AgentInfo, Service
 
-__all__ = ["AsyncClient", "Client", "ClientSession", "Decided", "Logged"]
+__all__ = [
+    "AsyncClient",
+    "AsyncClientSession",
+    "AsyncEmbeddedClient",
+    "Client",
+    "ClientSession",
+    "EmbeddedClient",
+]
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-@dataclass(frozen=True, slots=True)
-class Logged:
-    """An action sealed by ``log_action``: the gate's answer and where the entries are."""
-
-    policy_match: str
-    """``allowed``, ``denied``, ``pending_approval`` or ``killed``."""
-    policy_version: int | None
-    entry_id: str
-    index: int
-    decision_id: str
-    receipt: Mapping[str, Any] = field(repr=False)
+T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Decided:
-    """A decision sealed by a client session's ``pre_action``."""
+class _Run(Protocol):
+    def __call__(self, make: Callable[[], Op[T]]) -> T: ...
 
-    outcome: str
-    policy_version: int | None
-    entry_id: str
-    index: int
-    action: str
-    target: str | None
-    blocking_rule: str | None
-    failed: tuple[Mapping[str, Any], ...]
 
-    @property
-    def allowed(self) -> bool:
-        """True only for ``allow``."""
-        return self.outcome == "allow"
+class _AsyncRun(Protocol):
+    def __call__(self, make: Callable[[], Op[T]]) -> Awaitable[T]: ...
+
+
+def _address(address: str) -> str:
+    if not is_address(address):
+        raise UsageError(f"{address!r} is not a sealog address (sl1 + 40 hex digits)")
+    return address
+
+
+def _service(ledger: Ledger | Service | Path | str | None) -> tuple[Service, Ledger | None]:
+    """The service over ``ledger`` and the ledger if this client opened it (to close it)."""
+    if isinstance(ledger, Service):
+        return ledger, None
+    if isinstance(ledger, Ledger):
+        return Service(ledger), None
+    opened = Ledger.open(ledger)
+    return Service(opened), opened
 
 
 class Client:
-    """sealog for one agent key, embedded or remote; thread-safe per call, not per session."""
+    """sealog for one agent key over HTTP: ``Client(url, key=agent_key)``.
+
+    ``Client.embedded(ledger, key)`` gives the same interface in process
+    (:class:`EmbeddedClient`). One client is for one thread at a time (its chain head and
+    default session are its own); make one per thread.
+    """
 
     content_hash = staticmethod(content_hash)
 
     def __init__(
         self,
-        url: str | None = None,
-        key: SigningKey | None = None,
+        url: str,
+        key: SigningKey,
         *,
         api_key: str | None = None,
         timeout: float = 10.0,
         retries: int = 3,
-        transport: Transport | None = None,
+        backoff: float = 0.1,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
-        """Talk to the service at ``url`` (or through ``transport``) as the agent ``key``.
+        """Talk to ``sealog serve`` at ``url`` as the agent ``key``.
 
-        Raises:
-            UsageError: neither a URL nor a transport, or no key.
+        Args:
+            url: The service's base URL (``http://127.0.0.1:8080``).
+            key: The agent's signing key; it never leaves this process.
+            api_key: An API key (``Authorization: Bearer``) if the service binds tenants.
+            timeout: Seconds each request may take.
+            retries: Further attempts on a connection error, a timeout, 429 or 5xx.
+            backoff: Seconds before the first retry, doubling each time (at most 5 s).
+            transport: An httpx transport (tests: an in-process app; proxies; mocks).
         """
+        remote = Remote(url, api_key=api_key, timeout=timeout, retries=retries, backoff=backoff,
+                        transport=transport)  # fmt: skip
+        self._bind(key, remote.answer, remote.close)
+
+    def _bind(
+        self, key: SigningKey, answer: Callable[[Call], Any], close: Callable[[], None]
+    ) -> None:
+        self._core = Core(key)
+        self._answer, self._close = answer, close
+
+    @staticmethod
+    def embedded(
+        ledger: Ledger | Service | Path | str | None = None, key: SigningKey | None = None
+    ) -> EmbeddedClient:
+        """The same interface over a ledger in this process (see :class:`EmbeddedClient`)."""
         if key is None:
-            raise UsageError("a client signs as an agent: pass key=SigningKey")
-        if transport is None:
-            if url is None:
-                raise UsageError("pass the service's URL, or use Client.embedded(ledger, key)")
-            transport = HttpTransport(url, api_key=api_key, timeout=timeout, retries=retries)
-        self.key, self.transport = key, transport
-        self._heads: dict[str, Head | None] = {}
-        self._default: ClientSession | None = None
+            raise UsageError("a client signs as an agent: pass its SigningKey")
+        return EmbeddedClient(ledger, key)
 
-    @classmethod
-    def embedded(cls, ledger: Ledger | Path | str | None = None, key: SigningKey | None = None,
-                 *, service: Service | None = None) -> Client:  # fmt: skip
-        """A client over a ledger in this process (an open one, or the home at a path)."""
-        if service is None:
-            opened = ledger if isinstance(ledger, Ledger) else Ledger.open(ledger)
-            service = Service(opened)
-        return cls(key=key, transport=InProcess(service))
+    @property
+    def key(self) -> SigningKey:
+        """The agent's key."""
+        return self._core.key
 
-    # -- signing ------------------------------------------------------------------------------
-
-    def sign(
-        self, key: SigningKey, kind: str, fields: Mapping[str, Any], *, time: str | None = None
-    ) -> SignedEntry:
-        """Sign ``key``'s next entry, continuing its chain as the service knows it."""
-        author = key.address
-        if author not in self._heads:
-            self._heads[author] = self.transport.head(author)
-        head = self._heads[author]
-        when = time or format_time(datetime.now(UTC))
-        if head is not None and when < head.time:
-            when = head.time
-        body = {**fields, "v": ENTRY_VERSION, "kind": kind, "author": author,
-                "seq": 0 if head is None else head.seq + 1,
-                "prev": None if head is None else head.leaf.hex(), "time": when}  # fmt: skip
-        entry = sign_entry(key, body)
-        self._heads[author] = Head(entry.seq, entry.leaf, entry.time)
-        return entry
-
-    def submit(self, key: SigningKey, entries: list[SignedEntry]) -> list[dict[str, Any]]:
-        """Submit entries this client signed; on any refusal the chain is re-read next time."""
-        try:
-            return self.transport.submit(key, entries)
-        except Error:
-            for entry in entries:
-                self._heads.pop(entry.author, None)
-            raise
-
-    # -- the interface ------------------------------------------------------------------------
+    def _run(self, make: Callable[[], Op[T]]) -> T:
+        return drive(self._answer, make)
 
     def register(self, owner: SigningKey, name: str | None = None) -> list[dict[str, Any]]:
-        """Register this client's agent under ``owner`` (and the owner itself, if new)."""
-        entries = []
-        if self.transport.head(owner.address) is None:
-            own = {"subject": owner.address, "public_key": owner.public_key.b64, "role": "owner"}
-            entries.append(self.sign(owner, "register", own))
-        its: dict[str, Any] = {"subject": self.key.address,
-                               "public_key": self.key.public_key.b64, "role": "agent"}  # fmt: skip
-        if name is not None:
-            its["name"] = name
-        entries.append(self.sign(owner, "register", its))
-        return self.submit(owner, entries)
+        """Register the agent under ``owner``, the owner itself first if new; the receipts.
+
+        Raises:
+            EntryRejected: the agent is registered already (``already-registered``) …
+        """
+        return self._run(lambda: self._core.register(owner, name))
 
     def set_policy(self, owner: SigningKey, document: str | Path) -> dict[str, Any]:
-        """Seal a policy for this client's agent as its owner's next version."""
-        text, fmt, source = document_of(document)
-        policy = load_policy(text, source=source or "<policy>")
-        version = self.agent(self.key.address).get("policy_version") or 0
-        fields: dict[str, Any] = {"agent": self.key.address, "version": version + 1,
-                                  "document": text, "format": fmt,
-                                  "policy_hash": policy.hash()}  # fmt: skip
-        if source is not None:
-            fields["source"] = source
-        return self.submit(owner, [self.sign(owner, "policy", fields)])[0]
+        """Seal a policy (YAML/JSON text, or a file) as the agent's next version; the receipt.
 
-    def session(self, session_id: str | None = None, run_id: str | None = None) -> ClientSession:
-        """Start a session of this agent (its start entry sealed)."""
-        sid = session_id or f"s-{uuid.uuid4().hex}"
-        fields: dict[str, Any] = {"session_id": sid, "event": "start"}
-        if run_id is not None:
-            fields["run_id"] = run_id
-        self.submit(self.key, [self.sign(self.key, "session", fields)])
-        return ClientSession(self, sid)
+        Raises:
+            PolicyError: the document is invalid (nothing sealed); UsageError: ``owner`` is
+            not the agent's owner; NotFound: the agent is not registered.
+        """
+        return self._run(lambda: self._core.set_policy(owner, document))
 
     def log_action(
         self,
@@ -179,53 +156,51 @@ class Client:
         content_hash: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         session_id: str | None = None,
-        cost: str | None = None,
+        cost: Amount | None = None,
     ) -> Logged:
-        """Log an action the agent took, judged by its policy: decision and action in one batch.
+        """Judge an action by the agent's policy and seal it with its decision, in one batch.
 
-        Without ``session_id`` the client's default session is used (started on first use).
-        The action is sealed whatever the gate says: ``policy_match`` tells whether it was
-        allowed; a denied action logged anyway is evidence.
+        In the session ``session_id`` (one this client's agent started), or in the client's
+        own session, started on first use. The action is sealed whatever the gate says:
+        ``policy_match`` is ``allowed``, ``denied`` or ``pending_approval`` (a denied action
+        logged is evidence); ``cost`` is judged against the policy's budgets.
+
+        Raises:
+            SessionKilled: the session is killed (the kill decision is sealed, no action).
+            UsageError: ``metadata`` is not JSON, or a bad amount.
         """
-        if session_id is None:
-            if self._default is None:
-                self._default = self.session()
-            session_id = self._default.id
-        proposed: dict[str, Any] = {"action": action}
-        if target is not None:
-            proposed["target"] = target
-        draft = self.transport.draft(self.key, session_id, proposed)
-        decision = self.sign(self.key, "decision", draft["fields"], time=draft["time"])
-        fields: dict[str, Any] = {
-            "action": action,
-            "session_id": session_id,
-            "decision": decision.id,
-            "metadata": dict(metadata or {}),
-        }
-        optional = {"target": target, "content_hash": content_hash, "cost": cost,
-                    "policy_version": None if draft["policy_version"] is None
-                    else str(draft["policy_version"])}  # fmt: skip
-        fields.update({k: v for k, v in optional.items() if v is not None})
-        act = self.sign(self.key, "action", fields)
-        out = self.submit(self.key, [decision, act])
-        return Logged(str(out[1]["policy_match"]), out[1]["policy_version"], act.id,
-                      int(out[1]["index"]), decision.id, out[1])  # fmt: skip
+        core = self._core
+        return self._run(
+            lambda: core.log_action(
+                action, target=target, content_hash=content_hash, metadata=metadata,
+                session_id=session_id, cost=cost,
+            )
+        )  # fmt: skip
 
-    def agent(self, address: str) -> dict[str, Any]:
-        """An agent's registration, policy version and track (NotFound if unregistered)."""
-        return self.transport.get(f"/agents/{address}")
+    def session(self, session_id: str | None = None, run_id: str | None = None) -> ClientSession:
+        """Start a session of the agent (its start entry sealed); a context manager."""
+        state = self._run(lambda: self._core.start(session_id, run_id))
+        return ClientSession(self._run, self._core, state)
+
+    def agent(self, address: str) -> AgentInfo:
+        """An agent's registration, policy version in force and track.
+
+        Raises:
+            NotFound: the address is not registered.
+        """
+        return agent_info(self._run(lambda: self._core.read(ReadAgent(_address(address)))))
 
     def verify(self, entry_id: str) -> dict[str, Any]:
-        """One entry: signature_valid, chain_intact, included (with proof), policy_at_time."""
-        return self.transport.get(f"/verify/{entry_id}")
+        """One entry: ``signature_valid``, ``chain_intact``, ``included``, ``policy_at_time``."""
+        return self._run(lambda: self._core.read(ReadEntry(entry_id)))
 
     def verify_chain(self, address: str) -> dict[str, Any]:
-        """An agent's chain: total_entries, chain_intact, complete, gaps."""
-        return self.transport.get(f"/verify/chain/{address}")
+        """An agent's chain: ``total_entries``, ``chain_intact``, ``complete``, ``ok``, ``gaps``."""
+        return self._run(lambda: self._core.read(ReadChain(_address(address))))
 
     def close(self) -> None:
-        """Release connections."""
-        self.transport.close()
+        """Release connections (and a ledger the client opened)."""
+        self._close()
 
     def __enter__(self) -> Self:
         """Use as a context manager that closes the client."""
@@ -238,12 +213,41 @@ class Client:
         self.close()
 
 
-class ClientSession:
-    """A session of the client's agent: decisions drafted by the gate, signed here."""
+class EmbeddedClient(Client):
+    """The client interface over a ledger in this process: no server, the same calls.
 
-    def __init__(self, client: Client, session_id: str) -> None:
+    ``ledger`` is an open :class:`Ledger` (left open on close), a :class:`Service` over one,
+    or a ledger home to open (None: the default home; closed on close).
+    """
+
+    def __init__(self, ledger: Ledger | Service | Path | str | None, key: SigningKey) -> None:
+        """Call the service in process as the agent ``key``."""
+        service, opened = _service(ledger)
+        self.service = service
+
+        def close() -> None:
+            if opened is not None:
+                opened.close()
+
+        self._bind(key, Embedded(service).answer, close)
+
+
+class ClientSession:
+    """A session of a client's agent; :meth:`Client.session` starts one."""
+
+    def __init__(self, run: _Run, core: Core, state: SessionState) -> None:
         """Use :meth:`Client.session`."""
-        self.client, self.id = client, session_id
+        self._run, self._core, self._state = run, core, state
+
+    @property
+    def id(self) -> str:
+        """The session's id."""
+        return self._state.id
+
+    @property
+    def killed(self) -> bool:
+        """Whether this client saw the session killed."""
+        return self._state.killed
 
     def pre_action(
         self,
@@ -252,61 +256,53 @@ class ClientSession:
         target: str | None = None,
         tool: str | None = None,
         args: Mapping[str, Any] | None = None,
-        estimate: str = "0",
+        estimate: Amount = 0,
         tool_call_id: str | None = None,
     ) -> Decided:
-        """Decide and seal; a ``kill`` raises :class:`SessionKilled` (the decision sealed)."""
-        try:
-            encode_arguments(dict(args or {}))
-        except CanonicalError as exc:
-            raise UsageError(f"the action's args must be JSON: {exc.message}") from exc
-        proposed: dict[str, Any] = {"action": action, "args": dict(args or {}),
-                                    "estimate": estimate}  # fmt: skip
-        optional = {"target": target, "tool": tool, "tool_call_id": tool_call_id}
-        proposed.update({k: v for k, v in optional.items() if v is not None})
-        c = self.client
-        draft = c.transport.draft(c.key, self.id, proposed)
-        entry = c.sign(c.key, "decision", draft["fields"], time=draft["time"])
-        receipt = c.submit(c.key, [entry])[0]
-        f = draft["fields"]
-        decided = Decided(str(f["outcome"]), draft["policy_version"], entry.id,
-                          int(receipt["index"]), action, target, f.get("blocking_rule"),
-                          tuple(f.get("failed", ())))  # fmt: skip
-        if decided.outcome == "kill":
-            raise SessionKilled(f"{action} refused: the session is killed", decision=decided)
-        return decided
+        """Decide on an action (the service's gate) and seal the decision before returning.
+
+        Raises:
+            SessionKilled: the decision is ``kill`` (sealed, with the session's kill).
+            UsageError: ``args`` not JSON, a bad estimate, or the session has ended.
+        """
+        core, state = self._core, self._state
+        return self._run(
+            lambda: core.pre_action(
+                state, action, target=target, tool=tool, args=args, estimate=estimate,
+                tool_call_id=tool_call_id,
+            )
+        )  # fmt: skip
 
     def post_action(
-        self, decision: Decided, *, cost: str | None = None,
+        self,
+        decision: Decided,
+        *,
+        cost: Amount | None = None,
+        content_hash: str | None = None,
         metadata: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
-        """Seal the action an allowed decision let through, with its actual cost."""
-        if not decision.allowed:
-            raise UsageError(f"decision was {decision.outcome}: there is no action to record")
-        fields: dict[str, Any] = {"action": decision.action, "session_id": self.id,
-                                  "decision": decision.entry_id,
-                                  "metadata": dict(metadata or {})}  # fmt: skip
-        optional = {"target": decision.target, "cost": cost}
-        fields.update({k: v for k, v in optional.items() if v is not None})
-        c = self.client
-        return c.submit(c.key, [c.sign(c.key, "action", fields)])[0]
-
-    def _event(self, fields: dict[str, Any]) -> dict[str, Any]:
-        c = self.client
-        return c.submit(c.key, [c.sign(c.key, "session", {"session_id": self.id, **fields})])[0]
+    ) -> dict[str, Any]:
+        """Seal the action an allowed decision let through, with its actual cost; the receipt."""
+        core, state = self._core, self._state
+        return self._run(
+            lambda: core.post_action(
+                state, decision, cost=cost, content_hash=content_hash, metadata=metadata
+            )
+        )
 
     def record_violation(self, kind: str, *, count: int = 1) -> dict[str, Any]:
-        """Seal a violation; the gate applies the thresholds to the next decision."""
-        return self._event({"event": "violation", "violation": kind, "count": count})
+        """Seal a violation; the policy's thresholds apply to the next decision."""
+        core, state = self._core, self._state
+        return self._run(lambda: core.record_violation(state, kind, count))
 
-    def kill(self, reason: str) -> dict[str, Any]:
-        """Kill the session by hand."""
-        return self._event({"event": "kill", "rule_id": "session.manual_kill",
-                            "reason": reason[:1024] or "killed by hand"})  # fmt: skip
+    def kill(self, reason: str) -> None:
+        """Kill the session by hand (``session.manual_kill``); idempotent."""
+        core, state = self._core, self._state
+        self._run(lambda: core.kill(state, reason))
 
-    def end(self) -> dict[str, Any]:
-        """Seal the session's end."""
-        return self._event({"event": "end"})
+    def end(self) -> None:
+        """Seal the session's end; idempotent."""
+        core, state = self._core, self._state
+        self._run(lambda: core.end(state))
 
     def __enter__(self) -> Self:
         """Use as a context manager that ends the session."""
@@ -320,49 +316,218 @@ class ClientSession:
 
 
 class AsyncClient:
-    """The asyncio twin of :class:`Client`: every call runs the client off the event loop."""
+    """The asyncio twin of :class:`Client`: the same calls as coroutines (``httpx.AsyncClient``)."""
 
     content_hash = staticmethod(content_hash)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """The same arguments as :class:`Client`."""
-        self.sync = Client(*args, **kwargs)
+    def __init__(
+        self,
+        url: str,
+        key: SigningKey,
+        *,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.1,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """See :class:`Client` (``transport``: an async httpx transport, e.g. ASGITransport)."""
+        remote = AsyncRemote(url, api_key=api_key, timeout=timeout, retries=retries,
+                             backoff=backoff, transport=transport)  # fmt: skip
+        self._bind(key, remote.answer, remote.aclose)
 
-    @classmethod
-    def embedded(cls, ledger: Ledger | Path | str | None = None,
-                 key: SigningKey | None = None) -> AsyncClient:  # fmt: skip
-        """An async client over a ledger in this process."""
-        made = cls.__new__(cls)
-        made.sync = Client.embedded(ledger, key)
-        return made
+    def _bind(
+        self,
+        key: SigningKey,
+        answer: Callable[[Call], Awaitable[Any]],
+        close: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._core = Core(key)
+        self._answer, self._close = answer, close
 
-    async def _run(self, call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        return await asyncio.to_thread(call, *args, **kwargs)
+    @staticmethod
+    def embedded(
+        ledger: Ledger | Service | Path | str | None = None, key: SigningKey | None = None
+    ) -> AsyncEmbeddedClient:
+        """The same interface over a ledger in this process (see :class:`AsyncEmbeddedClient`)."""
+        if key is None:
+            raise UsageError("a client signs as an agent: pass its SigningKey")
+        return AsyncEmbeddedClient(ledger, key)
+
+    @property
+    def key(self) -> SigningKey:
+        """The agent's key."""
+        return self._core.key
+
+    async def _run(self, make: Callable[[], Op[T]]) -> T:
+        return await adrive(self._answer, make)
 
     async def register(self, owner: SigningKey, name: str | None = None) -> list[dict[str, Any]]:
         """See :meth:`Client.register`."""
-        return await self._run(self.sync.register, owner, name)
+        return await self._run(lambda: self._core.register(owner, name))
 
     async def set_policy(self, owner: SigningKey, document: str | Path) -> dict[str, Any]:
         """See :meth:`Client.set_policy`."""
-        return await self._run(self.sync.set_policy, owner, document)
+        return await self._run(lambda: self._core.set_policy(owner, document))
 
-    async def log_action(self, action: str, **kwargs: Any) -> Logged:
+    async def log_action(
+        self,
+        action: str,
+        *,
+        target: str | None = None,
+        content_hash: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+        cost: Amount | None = None,
+    ) -> Logged:
         """See :meth:`Client.log_action`."""
-        return await self._run(self.sync.log_action, action, **kwargs)
+        core = self._core
+        return await self._run(
+            lambda: core.log_action(
+                action, target=target, content_hash=content_hash, metadata=metadata,
+                session_id=session_id, cost=cost,
+            )
+        )  # fmt: skip
 
-    async def agent(self, address: str) -> dict[str, Any]:
+    async def session(
+        self, session_id: str | None = None, run_id: str | None = None
+    ) -> AsyncClientSession:
+        """See :meth:`Client.session`: ``session = await client.session()``, ``async with``."""
+        state = await self._run(lambda: self._core.start(session_id, run_id))
+        return AsyncClientSession(self._run, self._core, state)
+
+    async def agent(self, address: str) -> AgentInfo:
         """See :meth:`Client.agent`."""
-        return await self._run(self.sync.agent, address)
+        found = await self._run(lambda: self._core.read(ReadAgent(_address(address))))
+        return agent_info(found)
 
     async def verify(self, entry_id: str) -> dict[str, Any]:
         """See :meth:`Client.verify`."""
-        return await self._run(self.sync.verify, entry_id)
+        return await self._run(lambda: self._core.read(ReadEntry(entry_id)))
 
     async def verify_chain(self, address: str) -> dict[str, Any]:
         """See :meth:`Client.verify_chain`."""
-        return await self._run(self.sync.verify_chain, address)
+        return await self._run(lambda: self._core.read(ReadChain(_address(address))))
 
     async def aclose(self) -> None:
-        """Release connections."""
-        await self._run(self.sync.close)
+        """Release connections (and a ledger the client opened)."""
+        await self._close()
+
+    async def __aenter__(self) -> Self:
+        """Use as an async context manager that closes the client."""
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Close the client."""
+        await self.aclose()
+
+
+class AsyncEmbeddedClient(AsyncClient):
+    """:class:`EmbeddedClient` for asyncio: each call to the service runs in a worker thread.
+
+    The event loop never waits on the ledger's commit (an fsync); the service's lock orders
+    the calls.
+    """
+
+    def __init__(self, ledger: Ledger | Service | Path | str | None, key: SigningKey) -> None:
+        """Call the service in process, off the event loop, as the agent ``key``."""
+        service, opened = _service(ledger)
+        self.service = service
+        embedded = Embedded(service)
+
+        async def answer(call: Call) -> Any:
+            return await asyncio.to_thread(embedded.answer, call)
+
+        async def close() -> None:
+            if opened is not None:
+                await asyncio.to_thread(opened.close)
+
+        self._bind(key, answer, close)
+
+
+class AsyncClientSession:
+    """A session of an async client's agent; ``await client.session()`` starts one."""
+
+    def __init__(self, run: _AsyncRun, core: Core, state: SessionState) -> None:
+        """Use :meth:`AsyncClient.session`."""
+        self._run, self._core, self._state = run, core, state
+
+    @property
+    def id(self) -> str:
+        """The session's id."""
+        return self._state.id
+
+    @property
+    def killed(self) -> bool:
+        """Whether this client saw the session killed."""
+        return self._state.killed
+
+    async def pre_action(
+        self,
+        action: str,
+        *,
+        target: str | None = None,
+        tool: str | None = None,
+        args: Mapping[str, Any] | None = None,
+        estimate: Amount = 0,
+        tool_call_id: str | None = None,
+    ) -> Decided:
+        """See :meth:`ClientSession.pre_action`."""
+        core, state = self._core, self._state
+        return await self._run(
+            lambda: core.pre_action(
+                state, action, target=target, tool=tool, args=args, estimate=estimate,
+                tool_call_id=tool_call_id,
+            )
+        )  # fmt: skip
+
+    async def post_action(
+        self,
+        decision: Decided,
+        *,
+        cost: Amount | None = None,
+        content_hash: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """See :meth:`ClientSession.post_action`."""
+        core, state = self._core, self._state
+        return await self._run(
+            lambda: core.post_action(
+                state, decision, cost=cost, content_hash=content_hash, metadata=metadata
+            )
+        )
+
+    async def record_violation(self, kind: str, *, count: int = 1) -> dict[str, Any]:
+        """See :meth:`ClientSession.record_violation`."""
+        core, state = self._core, self._state
+        return await self._run(lambda: core.record_violation(state, kind, count))
+
+    async def kill(self, reason: str) -> None:
+        """See :meth:`ClientSession.kill`."""
+        core, state = self._core, self._state
+        await self._run(lambda: core.kill(state, reason))
+
+    async def end(self) -> None:
+        """See :meth:`ClientSession.end`."""
+        core, state = self._core, self._state
+        await self._run(lambda: core.end(state))
+
+    async def __aenter__(self) -> Self:
+        """Use as an async context manager that ends the session."""
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """End the session."""
+        await self.end()
+
+
+if TYPE_CHECKING:  # mypy checks the four clients against the interface they document
+
+    def _conforms(
+        client: Client, embedded: EmbeddedClient, aio: AsyncClient, aembedded: AsyncEmbeddedClient
+    ) -> tuple[SealogClient, SealogClient, AsyncSealogClient, AsyncSealogClient]:
+        return client, embedded, aio, aembedded

@@ -1,187 +1,222 @@
-"""One scenario suite for the client, run embedded and against a real server on loopback."""
+"""One scenario suite for the client, on every backend: embedded, in-process ASGI, real uvicorn."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-import httpx
 import pytest
-import uvicorn
+from client_backends import BASE, Served, SyncASGI
 
-from sealog import AsyncClient, Client
-from sealog.client._transport import HttpTransport
+from sealog import Client
+from sealog.client import EmbeddedClient, SealogClient
 from sealog.crypto import SigningKey
-from sealog.errors import NotFound, SessionKilled, UsageError
+from sealog.errors import EntryRejected, NotFound, PolicyError, SessionKilled, UsageError
 from sealog.gate.replay import replay
 from sealog.ledger import Ledger
-from sealog.server import Settings, create_app
 
 POLICY = """
 actions: {allow: [post_reply, transfer]}
 aggregates: [{sum: amount, actions: [transfer], window: 24h, max: 1000, unit: "$"}]
 violations: {thresholds: {pii_blocked: 2}, on_threshold: kill}
 """
+BACKENDS = ["embedded", "asgi", pytest.param("uvicorn", marks=pytest.mark.loopback)]
 
 
-class Served:
-    """create_app under uvicorn on 127.0.0.1 (a port it binds itself), over ``ledger``."""
+@dataclass
+class World:
+    """A client of one backend over ``ledger``, its agent registered under ``owner``."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        app = create_app(Settings(ledger=ledger, rate=1e6, burst=10**6))
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                lifespan="on")  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        self.url = f"http://127.0.0.1:{self.server.servers[0].sockets[0].getsockname()[1]}"
+    client: SealogClient
+    owner: SigningKey
+    ledger: Ledger
+    url: str | None
+    connect: Callable[[SigningKey], SealogClient]
 
-    def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+    def other(self, key: SigningKey) -> SealogClient:
+        """Another client of the same backend, for another key."""
+        return self.connect(key)
 
 
-@pytest.fixture(params=["embedded", "remote"])
-def world(request) -> Iterator[tuple[Client, SigningKey, Ledger, str | None]]:
-    """A registered agent with POLICY, through the backend named by the parameter."""
+@pytest.fixture(params=BACKENDS)
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """A client with its agent registered and POLICY sealed, through the backend named."""
     ledger, owner, agent = Ledger.in_memory(), SigningKey.generate(), SigningKey.generate()
-    served = None
-    if request.param == "remote":
-        served = Served(ledger)
-        client = Client(served.url, key=agent)
+    stop, url = (lambda: None), None
+    if request.param == "embedded":
+
+        def connect(key: SigningKey) -> SealogClient:
+            return Client.embedded(ledger, key)
+    elif request.param == "asgi":
+        bridge = SyncASGI(ledger)
+        stop, url = bridge.stop, BASE
+
+        def connect(key: SigningKey) -> SealogClient:
+            return Client(BASE, key=key, transport=bridge)
     else:
-        client = Client.embedded(ledger, agent)
+        served = Served(ledger)
+        stop, url = served.stop, served.url
+
+        def connect(key: SigningKey) -> SealogClient:
+            return Client(served.url, key=key)
+
+    client = connect(agent)
     client.register(owner, name="forum-bot")
     client.set_policy(owner, POLICY)
-    yield client, owner, ledger, None if served is None else served.url
+    yield World(client, owner, ledger, url, connect)
     client.close()
-    if served is not None:
-        served.close()
+    stop()
     ledger.close()
 
 
-def test_the_seed_log_action_answers_policy_match_and_version(world):
-    """log_action returns allowed or denied with the policy version, both sealed."""
-    client, _, ledger, _ = world
+def test_register_and_set_policy(world: World) -> None:
+    """register seals the owner then the agent; set_policy seals version 1, then 2."""
+    info = world.client.agent(world.client.key.address)
+    assert (info.role, info.owner, info.name, info.policy_version) == (
+        "agent", world.owner.address, "forum-bot", 1)  # fmt: skip
+    assert world.client.agent(world.owner.address).role == "owner"
+    world.client.set_policy(world.owner, POLICY.replace("transfer]", "transfer, wipe]"))
+    assert world.client.agent(world.client.key.address).policy_version == 2
+    assert replay(world.ledger.entries()).ok
+
+
+def test_the_seed_log_action_answers_policy_match_and_version(world: World) -> None:
+    """log_action returns allowed or denied with the policy version; decision and action sealed."""
+    client = world.client
     digest = Client.content_hash("hello")
     ok = client.log_action(
         action="post_reply", target="forum://t/1", content_hash=digest, metadata={"model": "m"}
     )
     assert (ok.policy_match, ok.policy_version) == ("allowed", 1)
+    assert world.ledger.get(ok.entry_id).entry.fields["content_hash"] == digest
     bad = client.log_action(action="delete_thread", target="forum://t/1")
     assert (bad.policy_match, bad.policy_version) == ("denied", 1)
-    assert ledger.get(bad.entry_id).entry.fields["decision"] == bad.decision_id
-    assert replay(ledger.entries()).ok
+    stored = world.ledger.get(bad.entry_id)
+    assert stored.index == bad.index
+    assert stored.entry.fields["decision"] == bad.decision_id
+    assert world.ledger.get(bad.decision_id).index == bad.index - 1  # one batch, in order
+    assert replay(world.ledger.entries()).ok
 
 
-def test_a_session_holds_the_daily_limit(world):
-    """pre_action/post_action through the client: $500 allowed, $600 more denied with reasons."""
-    client, _, _, _ = world
-    with client.session(run_id="r1") as s:
-        first = s.pre_action("transfer", target="acct:1", args={"amount": 500})
-        assert first.allowed
-        s.post_action(first, cost="0.01")
+def test_a_session_holds_the_daily_aggregate(world: World) -> None:
+    """pre_action/post_action: $500 allowed and settled, $600 more denied by the $1,000 a day."""
+    with world.client.session(run_id="r1") as s:
+        first = s.pre_action("transfer", target="acct:1", args={"amount": 500}, estimate="0.01")
+        assert (first.outcome, first.allowed, first.policy_version) == ("allow", True, 1)
+        s.post_action(first, cost="0.012")
         second = s.pre_action("transfer", target="acct:1", args={"amount": 600})
         assert (second.outcome, second.blocking_rule) == ("deny", "aggregates[0]")
-        assert "over $1,000 daily limit" in second.failed[0]["detail"]
+        assert "over $1,000 daily limit" in second.reason
+        with pytest.raises(UsageError, match="no action to record"):
+            s.post_action(second)
+    assert world.ledger.get(first.entry_id).entry.kind == "decision"
+    assert replay(world.ledger.entries()).ok
 
 
-def test_violations_kill_the_session(world):
-    """Two recorded violations reach the threshold; the next decision raises SessionKilled."""
-    client, _, ledger, _ = world
+def test_a_violation_threshold_kills_the_session(world: World) -> None:
+    """Two violations reach the threshold: the next action is refused with SessionKilled, sealed."""
+    client = world.client
     s = client.session()
     s.record_violation("pii_blocked")
     s.record_violation("pii_blocked")
-    with pytest.raises(SessionKilled):
+    with pytest.raises(SessionKilled) as killed:
         s.pre_action("post_reply")
-    assert replay(ledger.entries()).ok
+    assert killed.value.decision.blocking_rule == "violations.pii_blocked"
+    with pytest.raises(SessionKilled):
+        client.log_action("post_reply", session_id=s.id)
+    assert client.agent(client.key.address).sessions_killed == 1
+    assert replay(world.ledger.entries()).ok
+    assert client.log_action("post_reply").policy_match == "allowed"  # another session
 
 
-def test_verify_and_chain(world):
-    """verify answers the seed fields and the decision recomputes; the chain is complete."""
-    client, _, _, _ = world
+def test_the_default_session_stays_killed(world: World) -> None:
+    """log_action's own session, killed by a cap, keeps refusing: no new session gets around it."""
+    world.client.set_policy(
+        world.owner, "actions: {allow: [post_reply]}\nsession: {max_actions: 2}"
+    )
+    assert [world.client.log_action("post_reply").policy_match for _ in "ab"] == ["allowed"] * 2
+    for _ in "ab":
+        with pytest.raises(SessionKilled):
+            world.client.log_action("post_reply")
+    assert world.client.agent(world.client.key.address).sessions_killed == 1
+    assert replay(world.ledger.entries()).ok
+
+
+def test_a_manual_kill_refuses_later_actions(world: World) -> None:
+    """kill() seals the kill; later pre_actions raise SessionKilled; end() still seals."""
+    with world.client.session() as s:
+        s.kill("operator pressed stop")
+        with pytest.raises(SessionKilled):
+            s.pre_action("post_reply")
+    assert replay(world.ledger.entries()).ok
+
+
+def test_verify_an_entry_and_the_chain(world: World) -> None:
+    """verify answers signature_valid, chain_intact, included and the decision recomputes."""
+    client = world.client
     logged = client.log_action(action="post_reply")
     found = client.verify(logged.entry_id)
     assert (found["signature_valid"], found["chain_intact"], found["included"]) == (True,) * 3
     assert found["policy_at_time"]["recomputed"] == "matches"
+    assert found["policy_at_time"]["version"] == 1
     chain = client.verify_chain(client.key.address)
-    assert (chain["chain_intact"], chain["complete"]) == (True, True)
+    assert (chain["chain_intact"], chain["complete"], chain["ok"]) == (True, True, True)
 
 
-def test_bad_input_is_typed(world):
-    """Unregistered lookups are NotFound; non-JSON args are a UsageError before any write."""
-    client, _, ledger, _ = world
+def test_bad_inputs_are_typed_errors(world: World) -> None:
+    """Unknown agent → NotFound; non-JSON args → UsageError, nothing stored; bad policy typed."""
+    client = world.client
     with pytest.raises(NotFound):
         client.agent("sl1" + "0" * 40)
+    with pytest.raises(UsageError):
+        client.agent("not-an-address")
     s = client.session()
-    size = ledger.size()
+    size = world.ledger.size()
     with pytest.raises(UsageError):
         s.pre_action("transfer", args={"amount": {1, 2}})
-    assert ledger.size() == size
+    with pytest.raises(UsageError):
+        client.log_action("post_reply", metadata={"x": object()})
+    with pytest.raises(PolicyError):
+        client.set_policy(world.owner, "actions: {allow: 3}")
+    with pytest.raises(UsageError, match="not the owner"):
+        client.set_policy(SigningKey.generate(), POLICY)
+    assert world.ledger.size() == size
+    assert client.log_action("post_reply").policy_match == "allowed"  # the chain is unharmed
 
 
-@pytest.mark.parametrize("world", ["remote"], indirect=True)
-def test_plain_http_get_answers_the_seed_fields(world):
-    """requests.get(f"{url}/verify/{id}") as the seeds do: signature_valid, chain_intact, …"""
-    client, _, _, url = world
-    logged = client.log_action(action="post_reply")
-    body = httpx.get(f"{url}/verify/{logged.entry_id}").json()
-    assert body["signature_valid"] is True
-    assert body["chain_intact"] is True
-    assert body["policy_at_time"]["version"] == 1
+def test_an_unregistered_key_writing_is_refused(world: World) -> None:
+    """A key nobody registered cannot write: EntryRejected ``unknown-author``, nothing stored."""
+    stranger = world.other(SigningKey.generate())
+    size = world.ledger.size()
+    with pytest.raises(EntryRejected) as refused:
+        stranger.log_action("post_reply")
+    assert refused.value.code == "unknown-author"
+    assert world.ledger.size() == size
+    stranger.close()
 
 
-class LoseFirstAnswer(httpx.HTTPTransport):
-    """Delivers the first POST /entries, then loses its answer (a dropped connection)."""
-
-    lost = False
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
-        if request.url.path == "/entries" and not self.lost:
-            self.lost = True
-            response.read()
-            raise httpx.ReadError("connection lost", request=request)
-        return response
+def test_registering_twice_is_refused(world: World) -> None:
+    """Registering a registered agent again is EntryRejected ``already-registered``."""
+    with pytest.raises(EntryRejected) as refused:
+        world.client.register(world.owner)
+    assert refused.value.code == "already-registered"
 
 
-def test_a_retried_write_is_stored_once_and_answered():
-    """A write whose answer was lost is retried; the entries are stored once, receipts return."""
-    ledger, owner, agent = Ledger.in_memory(), SigningKey.generate(), SigningKey.generate()
-    served = Served(ledger)
-    try:
-        setup = Client(served.url, key=agent)
-        setup.register(owner)
-        setup.set_policy(owner, POLICY)
-        lossy = httpx.Client(base_url=served.url, transport=LoseFirstAnswer())
-        client = Client(key=agent, transport=HttpTransport(served.url, http=lossy))
-        size = ledger.size()
-        logged = client.log_action(action="post_reply")
-        assert logged.policy_match == "allowed"
-        assert ledger.size() == size + 3  # the session start, the decision, the action: once
-        client.close()
-        setup.close()
-    finally:
-        served.close()
+def test_two_clients_of_one_key_follow_each_others_chain(world: World) -> None:
+    """A second client of the same key moves the chain; the first re-reads its head and goes on."""
+    first = world.client
+    first.log_action("post_reply")
+    second = world.other(first.key)
+    second.log_action("post_reply")
+    assert first.log_action("post_reply").policy_match == "allowed"
+    second.close()
+    assert replay(world.ledger.entries()).ok
 
 
-def test_the_async_client_gives_the_same_answers():
-    """AsyncClient.log_action answers as the sync client does."""
-    ledger, owner, agent = Ledger.in_memory(), SigningKey.generate(), SigningKey.generate()
-
-    async def scenario() -> tuple[str, str]:
-        client = AsyncClient.embedded(ledger, agent)
-        await client.register(owner)
-        await client.set_policy(owner, POLICY)
-        ok = await client.log_action("post_reply")
-        bad = await client.log_action("wipe")
-        await client.aclose()
-        return ok.policy_match, bad.policy_match
-
-    assert asyncio.run(scenario()) == ("allowed", "denied")
+def test_the_embedded_client_is_a_client() -> None:
+    """Client.embedded gives an EmbeddedClient: the same class tree, the same interface."""
+    with Ledger.in_memory() as ledger:
+        client = Client.embedded(ledger, SigningKey.generate())
+        assert isinstance(client, EmbeddedClient)
+        assert isinstance(client, Client)
+        assert Client.content_hash("x") == EmbeddedClient.content_hash("x")

@@ -1,0 +1,293 @@
+"""The client SDK's interface: what every client answers, embedded or remote, sync or async.
+
+:class:`SealogClient` and :class:`ClientSessionAPI` are the synchronous interface,
+:class:`AsyncSealogClient` and :class:`AsyncClientSessionAPI` their asyncio twins (the same
+calls, as coroutines). ``Client`` (remote), ``EmbeddedClient`` (in process), ``AsyncClient``
+and ``AsyncEmbeddedClient`` implement them; code typed against the interface runs on any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self
+
+from sealog.crypto import SigningKey
+from sealog.service import AgentInfo
+
+__all__ = [
+    "AsyncClientSessionAPI",
+    "AsyncSealogClient",
+    "ClientSessionAPI",
+    "Decided",
+    "Logged",
+    "PolicyMatch",
+    "SealogClient",
+]
+
+PolicyMatch = Literal["allowed", "denied", "pending_approval", "killed"]
+Amount = Decimal | str | float | int
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """An action sealed by ``log_action``, with the decision it cites (one batch)."""
+
+    policy_match: PolicyMatch
+    """``allowed``, ``denied`` or ``pending_approval`` (a ``kill`` raises SessionKilled)."""
+    policy_version: int | None
+    """The sealed policy version the decision was made under."""
+    entry_id: str
+    """The action entry's id (its leaf hash): ``verify(entry_id)`` checks it."""
+    index: int
+    """The action entry's place in the log."""
+    decision_id: str
+    """The decision entry the action cites."""
+    receipt: Mapping[str, Any] = field(repr=False)
+    """The action's receipt as the API answers it (index, id, tree_size, checkpoint …)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A decision sealed by a session's ``pre_action``, as the gate made it."""
+
+    outcome: str
+    """``allow``, ``deny``, ``ask`` or ``kill``."""
+    policy_version: int | None
+    entry_id: str
+    index: int
+    session_id: str
+    action: str
+    target: str | None
+    tool_call_id: str | None
+    blocking_rule: str | None
+    failed: tuple[Mapping[str, Any], ...]
+    """The verdicts that failed: ``rule_id``, ``effect``, ``detail`` in words."""
+
+    @property
+    def allowed(self) -> bool:
+        """True only for ``allow``: act on nothing else."""
+        return self.outcome == "allow"
+
+    @property
+    def reason(self) -> str:
+        """The blocking verdict's words, or that every rule passed."""
+        for verdict in self.failed:
+            if verdict.get("rule_id") == self.blocking_rule:
+                return str(verdict.get("detail"))
+        return "every rule passed"
+
+
+class ClientSessionAPI(Protocol):
+    """A session of the client's agent: decisions drafted by the gate, signed by the agent."""
+
+    @property
+    def id(self) -> str:
+        """The session's id."""
+        ...
+
+    def pre_action(
+        self,
+        action: str,
+        *,
+        target: str | None = None,
+        tool: str | None = None,
+        args: Mapping[str, Any] | None = None,
+        estimate: Amount = 0,
+        tool_call_id: str | None = None,
+    ) -> Decided:
+        """Decide on an action and seal the decision; a ``kill`` raises SessionKilled."""
+        ...
+
+    def post_action(
+        self,
+        decision: Decided,
+        *,
+        cost: Amount | None = None,
+        content_hash: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Mapping[str, Any]:
+        """Seal the action an allowed decision let through, with its actual cost."""
+        ...
+
+    def record_violation(self, kind: str, *, count: int = 1) -> Mapping[str, Any]:
+        """Seal a violation; the policy's thresholds apply to the next decision."""
+        ...
+
+    def kill(self, reason: str) -> None:
+        """Kill the session by hand; later decisions in it raise SessionKilled."""
+        ...
+
+    def end(self) -> None:
+        """Seal the session's end."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Use as a context manager that ends the session."""
+        ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """End the session."""
+        ...
+
+
+class SealogClient(Protocol):
+    """sealog for one agent key: the calls every synchronous client answers the same way."""
+
+    @property
+    def key(self) -> SigningKey:
+        """The agent's key: every entry of the agent is signed with it, in the client."""
+        ...
+
+    def register(self, owner: SigningKey, name: str | None = None) -> list[dict[str, Any]]:
+        """Register the agent under ``owner`` (the owner itself first, if new); the receipts."""
+        ...
+
+    def set_policy(self, owner: SigningKey, document: str | Path) -> dict[str, Any]:
+        """Seal ``document`` (text or a file) as the agent's next policy version; the receipt."""
+        ...
+
+    def log_action(
+        self,
+        action: str,
+        *,
+        target: str | None = None,
+        content_hash: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+        cost: Amount | None = None,
+    ) -> Logged:
+        """Judge and seal an action: the decision and the action citing it, in one batch."""
+        ...
+
+    def session(self, session_id: str | None = None, run_id: str | None = None) -> ClientSessionAPI:
+        """Start a session of the agent (its start entry sealed)."""
+        ...
+
+    def agent(self, address: str) -> AgentInfo:
+        """An agent's registration, policy version in force and track (NotFound if unknown)."""
+        ...
+
+    def verify(self, entry_id: str) -> dict[str, Any]:
+        """One entry: signature_valid, chain_intact, included (with proof), policy_at_time."""
+        ...
+
+    def verify_chain(self, address: str) -> dict[str, Any]:
+        """An agent's chain audited: total_entries, chain_intact, complete, ok, gaps."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (and a ledger the client opened)."""
+        ...
+
+
+class AsyncClientSessionAPI(Protocol):
+    """The asyncio twin of :class:`ClientSessionAPI`."""
+
+    @property
+    def id(self) -> str:
+        """The session's id."""
+        ...
+
+    async def pre_action(
+        self,
+        action: str,
+        *,
+        target: str | None = None,
+        tool: str | None = None,
+        args: Mapping[str, Any] | None = None,
+        estimate: Amount = 0,
+        tool_call_id: str | None = None,
+    ) -> Decided:
+        """See :meth:`ClientSessionAPI.pre_action`."""
+        ...
+
+    async def post_action(
+        self,
+        decision: Decided,
+        *,
+        cost: Amount | None = None,
+        content_hash: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Mapping[str, Any]:
+        """See :meth:`ClientSessionAPI.post_action`."""
+        ...
+
+    async def record_violation(self, kind: str, *, count: int = 1) -> Mapping[str, Any]:
+        """See :meth:`ClientSessionAPI.record_violation`."""
+        ...
+
+    async def kill(self, reason: str) -> None:
+        """See :meth:`ClientSessionAPI.kill`."""
+        ...
+
+    async def end(self) -> None:
+        """See :meth:`ClientSessionAPI.end`."""
+        ...
+
+    async def __aenter__(self) -> Self:
+        """Use as an async context manager that ends the session."""
+        ...
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """End the session."""
+        ...
+
+
+class AsyncSealogClient(Protocol):
+    """The asyncio twin of :class:`SealogClient`: the same calls, as coroutines."""
+
+    @property
+    def key(self) -> SigningKey:
+        """The agent's key."""
+        ...
+
+    async def register(self, owner: SigningKey, name: str | None = None) -> list[dict[str, Any]]:
+        """See :meth:`SealogClient.register`."""
+        ...
+
+    async def set_policy(self, owner: SigningKey, document: str | Path) -> dict[str, Any]:
+        """See :meth:`SealogClient.set_policy`."""
+        ...
+
+    async def log_action(
+        self,
+        action: str,
+        *,
+        target: str | None = None,
+        content_hash: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+        cost: Amount | None = None,
+    ) -> Logged:
+        """See :meth:`SealogClient.log_action`."""
+        ...
+
+    async def session(
+        self, session_id: str | None = None, run_id: str | None = None
+    ) -> AsyncClientSessionAPI:
+        """See :meth:`SealogClient.session` (``session = await client.session()``)."""
+        ...
+
+    async def agent(self, address: str) -> AgentInfo:
+        """See :meth:`SealogClient.agent`."""
+        ...
+
+    async def verify(self, entry_id: str) -> dict[str, Any]:
+        """See :meth:`SealogClient.verify`."""
+        ...
+
+    async def verify_chain(self, address: str) -> dict[str, Any]:
+        """See :meth:`SealogClient.verify_chain`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections (and a ledger the client opened)."""
+        ...
