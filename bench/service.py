@@ -17,7 +17,6 @@ before its receipt comes back.
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import socket
@@ -30,7 +29,7 @@ from typing import Any
 import httpx
 
 from bench._common import OUT, Figure, Fleet, Result, log, median, percentile
-from sealog.ledger import Ledger, SignedEntry
+from sealog.ledger import Ledger, SignedEntry, wire_entry
 from sealog.policy.store import set_policy
 from sealog.signed_request import sign_request
 
@@ -38,11 +37,6 @@ BATCHES = (100, 1000)
 TARGET_RATE = 5000.0
 TARGET_DECIDE_P99_MS = 3.0
 POLICY = Path(__file__).resolve().parents[1] / "tests/assets/policies/native/bench-50.yaml"
-
-
-def _wire(entry: SignedEntry) -> dict[str, str]:
-    return {"entry": base64.b64encode(entry.data).decode("ascii"),
-            "sig": base64.b64encode(entry.signature).decode("ascii")}  # fmt: skip
 
 
 class _Served:
@@ -120,11 +114,11 @@ def _ingest(count: int, batch: int) -> tuple[float, float]:
     regs, entries = fleet.registrations(), fleet.sign_fast(count)
     served = _Served(f"b{batch}")
     try:
-        served.post(fleet.owner, "/agents", {"entries": [_wire(e) for e in regs]})
+        served.post(fleet.owner, "/agents", {"entries": [wire_entry(e) for e in regs]})
         start = time.perf_counter()
         for i in range(0, count, batch):
             served.post(fleet.owner, "/entries",
-                        {"entries": [_wire(e) for e in entries[i : i + batch]]})  # fmt: skip
+                        {"entries": [wire_entry(e) for e in entries[i : i + batch]]})  # fmt: skip
         http_rate = count / (time.perf_counter() - start)
         if served.ledger.size() != len(regs) + count:
             raise AssertionError("the ledger does not hold every entry sent")
@@ -140,11 +134,11 @@ def _single(count: int) -> tuple[list[float], list[float]]:
     served = _Served("single")
     over_http: list[float] = []
     try:
-        served.post(fleet.owner, "/agents", {"entries": [_wire(e) for e in regs]})
+        served.post(fleet.owner, "/agents", {"entries": [wire_entry(e) for e in regs]})
         agent = fleet.agents[0]
         for entry in entries[:count]:
             start = time.perf_counter()
-            served.post(agent, "/logs", _wire(entry))
+            served.post(agent, "/logs", wire_entry(entry))
             over_http.append((time.perf_counter() - start) * 1000)
     finally:
         served.close()
@@ -171,10 +165,10 @@ def _decide(count: int) -> list[float]:
     out: list[float] = []
     try:
         served.post(fleet.owner, "/agents",
-                    {"entries": [_wire(e) for e in fleet.registrations()]})  # fmt: skip
+                    {"entries": [wire_entry(e) for e in fleet.registrations()]})  # fmt: skip
         set_policy(served.ledger, fleet.owner, agent.address, POLICY)
         start = served.ledger.sign_next(agent, "session", {"session_id": "s1", "event": "start"})
-        served.post(agent, "/logs", _wire(start))
+        served.post(agent, "/logs", wire_entry(start))
         actions = ("quote", "transfer", "read_report", "post_message", "WebFetch")
         for i in range(count):
             body = {"action": actions[i % len(actions)], "target": "https://api.exchange.example/q",

@@ -34,15 +34,31 @@ from sealog.ledger.entry import format_time, parse_time
 from sealog.policy import CompiledPolicy, ProposedAction
 from sealog.policy.store import policy_history
 
-__all__ = ["AgentInfo", "Draft", "PolicyMatch", "Service", "Submitted"]
+__all__ = [
+    "POLICY_MATCH",
+    "AgentInfo",
+    "Draft",
+    "PolicyMatch",
+    "Service",
+    "Submitted",
+    "policy_match",
+]
 
 PolicyMatch = Literal["allowed", "denied", "pending_approval", "killed"]
-_MATCH: Mapping[str, PolicyMatch] = {
+POLICY_MATCH: Mapping[str, PolicyMatch] = {
     "allow": "allowed",
     "deny": "denied",
     "ask": "pending_approval",
     "kill": "killed",
 }
+"""What each outcome is called where an API answers ``policy_match``."""
+
+
+def policy_match(outcome: object) -> PolicyMatch | None:
+    """The ``policy_match`` of a decision outcome (None for anything else)."""
+    return POLICY_MATCH.get(str(outcome)) if outcome is not None else None
+
+
 _REFUSE = frozenset({"differs", "args-mismatch", "stale-policy", "out-of-place", "bad-policy"})
 
 
@@ -216,7 +232,7 @@ class Service:
             cited = str(f["decision"])
             found = batch.get(cited) or self.ledger.get(cited).entry.fields
             outcome, version = str(found.get("outcome")), found.get("policy_version")
-        match = None if outcome is None else _MATCH.get(outcome)
+        match = policy_match(outcome)
         sealed = version if isinstance(version, int) else _int(version)
         return Submitted(receipt, entry.id, entry.kind, match, sealed)
 

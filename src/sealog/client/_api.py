@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Protocol, Self
 
 from sealog.crypto import SigningKey
-from sealog.service import AgentInfo
+from sealog.service import AgentInfo, PolicyMatch
 
 __all__ = [
     "AsyncClientSessionAPI",
@@ -28,7 +28,6 @@ __all__ = [
     "SealogClient",
 ]
 
-PolicyMatch = Literal["allowed", "denied", "pending_approval", "killed"]
 Amount = Decimal | str | float | int
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sealog.canonical import encode_arguments
-from sealog.client._api import Amount, Decided, Logged, PolicyMatch
+from sealog.client._api import Amount, Decided, Logged
 from sealog.crypto import SigningKey
 from sealog.errors import CanonicalError, EntryRejected, Error, NotFound, SessionKilled, UsageError
 from sealog.gate._record import money
@@ -27,7 +27,7 @@ from sealog.ledger.entry import ENTRY_VERSION, MAX_POLICY_CHARS, format_time, si
 from sealog.ledger.storage import Head
 from sealog.policy import load_policy
 from sealog.policy.store import document_of
-from sealog.service import AgentInfo
+from sealog.service import POLICY_MATCH, AgentInfo
 
 __all__ = [
     "CHAIN_CONFLICTS",
@@ -51,12 +51,6 @@ T = TypeVar("T")
 CHAIN_CONFLICTS = frozenset({"replayed-seq", "skipped-seq", "bad-chain"})
 """Refusals that mean the author's chain moved under the client (another writer)."""
 _COMMON = frozenset({"v", "kind", "author", "seq", "prev", "time"})
-_MATCH: Mapping[str, PolicyMatch] = {
-    "allow": "allowed",
-    "deny": "denied",
-    "ask": "pending_approval",
-    "kill": "killed",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +290,7 @@ class Core:
             raise
         receipts = yield Submit(self.key, (decision, act))
         out = receipts[1]
-        return Logged(_MATCH[str(draft["outcome"])], draft["policy_version"], act.id,
+        return Logged(POLICY_MATCH[str(draft["outcome"])], draft["policy_version"], act.id,
                       int(out["index"]), decision.id, out)  # fmt: skip
 
     def _killed(

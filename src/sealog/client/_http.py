@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
 import uuid
@@ -50,8 +49,9 @@ from sealog.errors import (
     UsageError,
     VerificationError,
 )
-from sealog.ledger import SignedEntry
+from sealog.ledger import SignedEntry, wire_entry
 from sealog.ledger.storage import Head
+from sealog.service import policy_match
 from sealog.signed_request import sign_request
 
 __all__ = ["AsyncRemote", "Remote", "error_for"]
@@ -60,7 +60,6 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _MAX_WAIT = 5.0
 _STORED_ALREADY = frozenset({"replayed-seq", "bad-chain"})
-_MATCH = {"allow": "allowed", "deny": "denied", "ask": "pending_approval", "kill": "killed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +88,7 @@ class _Wire:
     def request(call: Call) -> _Request:
         match call:
             case Submit(key, entries):
-                body = _json({"entries": [_wire(e) for e in entries]})
+                body = _json({"entries": [wire_entry(e) for e in entries]})
                 return _Request("POST", "/entries", key, body, uuid.uuid4().hex)
             case Draft(key, session_id, proposed):
                 path = f"/sessions/{quote(session_id, safe='')}/draft"
@@ -140,7 +139,7 @@ class _Wire:
         gate = entry.kind in {"decision", "action"} and at.get("outcome") is not None
         return {"index": found["index"], "id": entry.id, "kind": entry.kind,
                 "tree_size": found["proof"]["tree_size"], "checkpoint": found["checkpoint"],
-                "policy_match": _MATCH.get(str(at["outcome"])) if gate else None,
+                "policy_match": policy_match(at["outcome"]) if gate else None,
                 "policy_version": at.get("version") if gate else None}  # fmt: skip
 
     def wait(self, attempt: int, response: httpx.Response | None) -> float:
@@ -347,14 +346,6 @@ class AsyncRemote(_Wire):
 
 def _json(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _wire(entry: SignedEntry) -> dict[str, str]:
-    """An entry as the API carries it (spec §7.1): its exact bytes and signature."""
-    return {
-        "entry": base64.b64encode(entry.data).decode("ascii"),
-        "sig": base64.b64encode(entry.signature).decode("ascii"),
-    }
 
 
 def answer(response: httpx.Response) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -18,7 +17,7 @@ from rich.markup import escape
 
 from sealog.crypto import SigningKey
 from sealog.demo._narrate import check
-from sealog.ledger import Ledger, SignedEntry
+from sealog.ledger import Ledger, wire_entry
 from sealog.ledger.entry import parse_time
 from sealog.policy.store import set_policy
 from sealog.server import Settings, create_app
@@ -52,11 +51,6 @@ def _serving(ledger: Ledger) -> Iterator[str]:
         thread.join(10)
 
 
-def _wire(entry: SignedEntry) -> dict[str, str]:
-    return {"entry": base64.b64encode(entry.data).decode("ascii"),
-            "sig": base64.b64encode(entry.signature).decode("ascii")}  # fmt: skip
-
-
 def _post(http: httpx.Client, key: SigningKey, path: str, body: Any) -> httpx.Response:
     raw = json.dumps(body).encode()
     headers = {"content-type": "application/json", **sign_request(key, "POST", path, raw)}
@@ -74,7 +68,7 @@ def platform_check(console: Console, folder: Path) -> bool:
     with _serving(ledger) as url, httpx.Client(base_url=url, timeout=10) as http:
         console.print(f"sealog serves the log at {url}; the marketplace only speaks HTTP.")
         start = ledger.sign_next(agent, "session", {"session_id": "shop-1", "event": "start"})
-        _post(http, agent, "/logs", _wire(start))
+        _post(http, agent, "/logs", wire_entry(start))
         receipts = []
         for item in ("lamp", "chair"):
             proposed = {"action": "list_item", "target": f"market://items/{item}"}
@@ -84,7 +78,9 @@ def platform_check(console: Console, folder: Path) -> bool:
             action = ledger.sign_next(agent, "action", {"action": "list_item", "session_id":
                                       "shop-1", "target": f"market://items/{item}",
                                       "decision": decision.id})  # fmt: skip
-            out = _post(http, agent, "/entries", {"entries": [_wire(decision), _wire(action)]})
+            out = _post(
+                http, agent, "/entries", {"entries": [wire_entry(decision), wire_entry(action)]}
+            )
             receipts.append(out.json()["results"][1])
         console.print(f"seller-bot lists two items; each was decided and sealed first "
                       f"(policy_match {receipts[0]['policy_match']}).")  # fmt: skip

@@ -21,6 +21,7 @@ from sealog.ledger.bundle import (
     export_bundle,
     load_bundle,
     verify_bundle,
+    wire_entry,
 )
 from sealog.ledger.checkpoint import Checkpoint, SignedNote
 from sealog.ledger.entry import MAX_ENTRY_BYTES, SignedEntry
@@ -47,4 +48,5 @@ __all__ = [
     "export_bundle",
     "load_bundle",
     "verify_bundle",
+    "wire_entry",
 ]

@@ -47,6 +47,7 @@ __all__ = [
     "bundle_entries",
     "export_bundle",
     "verify_bundle",
+    "wire_entry",
 ]
 
 BUNDLE_FORMAT = "sealog-bundle/v1"
@@ -124,11 +125,7 @@ def export_bundle(
         chosen.sort(key=lambda stored: stored.index)
     items = []
     for stored in chosen:
-        item: dict[str, Any] = {
-            "index": stored.index,
-            "entry": base64.b64encode(stored.entry.data).decode(),
-            "sig": base64.b64encode(stored.entry.signature).decode(),
-        }
+        item: dict[str, Any] = {"index": stored.index, **wire_entry(stored.entry)}
         if not full:
             proof = ledger.prove_inclusion(stored.index, checkpoint.size)
             item["proof"] = [h.hex() for h in proof.hashes]
@@ -285,6 +282,14 @@ def verify_bundle(bundle: dict[str, Any], *, log_vkey: str | None = None) -> Ver
                 seq=0,
             )
     return audit.finish(checkpoint)
+
+
+def wire_entry(entry: SignedEntry) -> dict[str, str]:
+    """An entry as bundles and the HTTP API carry it (spec §7.1): base64 of E and of S."""
+    return {
+        "entry": base64.b64encode(entry.data).decode("ascii"),
+        "sig": base64.b64encode(entry.signature).decode("ascii"),
+    }
 
 
 def bundle_entries(bundle: dict[str, Any]) -> Iterator[StoredEntry]:

@@ -23,9 +23,9 @@ from datetime import datetime
 from typing import Any
 
 from sealog.errors import NotFound, UsageError
-from sealog.ledger import Ledger, StoredEntry
+from sealog.ledger import Ledger, StoredEntry, wire_entry
 from sealog.ledger.entry import parse_time
-from sealog.service import _MATCH, PolicyMatch
+from sealog.service import PolicyMatch, policy_match
 
 __all__ = ["SCAN_BUDGET", "Filters", "Page", "decode_cursor", "encode_cursor", "read_page"]
 
@@ -120,7 +120,7 @@ class Matcher:
         """The entry's policy match, None for entries that are neither."""
         e = stored.entry
         if e.kind == "decision":
-            return _MATCH.get(str(e.fields.get("outcome")))
+            return policy_match(e.fields.get("outcome"))
         cited = e.fields.get("decision")
         if e.kind != "action" or not isinstance(cited, str):
             return None
@@ -131,7 +131,7 @@ class Matcher:
                 self._cited[cited] = None
             else:
                 outcome = decision.fields.get("outcome") if decision.kind == "decision" else None
-                self._cited[cited] = _MATCH.get(str(outcome))
+                self._cited[cited] = policy_match(outcome)
         return self._cited[cited]
 
 
@@ -182,6 +182,5 @@ def entry_json(stored: StoredEntry, match: PolicyMatch | None) -> dict[str, Any]
         "time": e.time,
         "policy_match": match,
         "fields": dict(e.fields),
-        "entry": base64.b64encode(e.data).decode("ascii"),
-        "sig": base64.b64encode(e.signature).decode("ascii"),
+        **wire_entry(e),
     }

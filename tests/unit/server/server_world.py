@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Any
 
 import httpx
 
-from sealog.ledger import Ledger, SignedEntry
+from sealog.ledger import Ledger, wire_entry
 from sealog.server import Settings, create_app
 
-
-def wire(entry: SignedEntry) -> dict[str, str]:
-    """An entry as the API carries it: its bytes and signature, base64."""
-    return {"entry": base64.b64encode(entry.data).decode(),
-            "sig": base64.b64encode(entry.signature).decode()}  # fmt: skip
+wire = wire_entry
+"""An entry as the API carries it (the library's own encoder)."""
 
 
 class InProcessApp:
