@@ -29,6 +29,7 @@ from psycopg.pq import TransactionStatus
 
 from sealog.errors import StorageError, UsageError
 from sealog.ledger.storage import Batch, Head, Registration, StoredEntry
+from sealog.ledger.storage._reads import EntryReads
 from sealog.ledger.storage._sqlite import SCHEMA_VERSION, _registration, _row
 
 __all__ = ["DEFAULT_SCHEMA", "PostgresStorage"]
@@ -81,13 +82,15 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class PostgresStorage:
+class PostgresStorage(EntryReads):
     """Ledger storage in one schema of a PostgreSQL database (psycopg 3).
 
     ``url`` is a libpq connection URL or conninfo string. The schema is ``schema`` if given, else
     the URL's ``?schema=`` query parameter (stripped before connecting), else ``sealog``; it and
     its tables are created on first open.
     """
+
+    _MARK = "%s"
 
     def __init__(self, url: str, *, schema: str | None = None, origin: str | None = None) -> None:
         """Connect, create the schema if it is new, and check its version.
@@ -267,45 +270,6 @@ class PostgresStorage:
             ):
                 out[(int(node) & 63, int(node) >> 6)] = bytes(digest)
         return out
-
-    def entry(self, index: int) -> StoredEntry | None:
-        """The entry at ``index``, or None."""
-        rows = self._query(f"SELECT {_ENTRY_COLS} FROM entries WHERE idx = %s", (index,))
-        return _row(rows[0]) if rows else None
-
-    def entry_by_id(self, leaf: bytes) -> StoredEntry | None:
-        """The entry whose leaf hash is ``leaf``, or None."""
-        rows = self._query(f"SELECT {_ENTRY_COLS} FROM entries WHERE leaf = %s", (leaf,))
-        return _row(rows[0]) if rows else None
-
-    def entries(
-        self, *, author: str | None = None, start: int = 0, end: int | None = None
-    ) -> Iterator[StoredEntry]:
-        """Entries in index order, fetched in pages so memory stays flat."""
-        for index, data, sig, leaf in self.raw_entries(author=author, start=start, end=end):
-            yield _row((index, data, sig, leaf))
-
-    def raw_entries(
-        self, *, author: str | None = None, start: int = 0, end: int | None = None
-    ) -> Iterator[tuple[int, bytes, bytes, bytes]]:
-        """Stored rows (index, E, S, leaf column) unparsed: what an auditor must read as is."""
-        stop = end if end is not None else 1 << 62
-        where = "idx >= %s AND idx < %s" + (" AND author = %s" if author else "")
-        page = 2000
-        cursor = start
-        while True:
-            params: list[Any] = [cursor, stop]
-            if author:
-                params.append(author)
-            rows = self._query(
-                f"SELECT {_ENTRY_COLS} FROM entries WHERE {where} ORDER BY idx LIMIT {page}",
-                params,
-            )
-            for index, data, sig, leaf in rows:
-                yield int(index), bytes(data), bytes(sig), bytes(leaf)
-            if len(rows) < page:
-                return
-            cursor = int(rows[-1][0]) + 1
 
     def by_seq(self, author: str, seq: int) -> StoredEntry | None:
         """The author's entry with sequence number ``seq``, or None."""

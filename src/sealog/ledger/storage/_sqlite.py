@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sealog.errors import FormatError, StorageError
-from sealog.ledger.entry import SignedEntry
+from sealog.errors import StorageError
 from sealog.ledger.storage import Batch, Head, Registration, StoredEntry
+from sealog.ledger.storage._reads import EntryReads, entry_row
 
 __all__ = ["SQLiteStorage"]
 
@@ -57,7 +57,7 @@ def _node_id(level: int, index: int) -> int:
     return (index << 6) | level
 
 
-class SQLiteStorage:
+class SQLiteStorage(EntryReads):
     """SQLite (WAL) storage; pass ``":memory:"`` for a throwaway ledger."""
 
     def __init__(self, path: Path | str) -> None:
@@ -171,45 +171,6 @@ class SQLiteStorage:
                 out[(node & 63, node >> 6)] = bytes(digest)
         return out
 
-    def entry(self, index: int) -> StoredEntry | None:
-        """The entry at ``index``, or None."""
-        rows = self._query(f"SELECT {_ENTRY_COLS} FROM entries WHERE idx = ?", (index,))
-        return _row(rows[0]) if rows else None
-
-    def entry_by_id(self, leaf: bytes) -> StoredEntry | None:
-        """The entry whose leaf hash is ``leaf``, or None."""
-        rows = self._query(f"SELECT {_ENTRY_COLS} FROM entries WHERE leaf = ?", (leaf,))
-        return _row(rows[0]) if rows else None
-
-    def entries(
-        self, *, author: str | None = None, start: int = 0, end: int | None = None
-    ) -> Iterator[StoredEntry]:
-        """Entries in index order, fetched in pages so memory stays flat."""
-        for index, data, sig, leaf in self.raw_entries(author=author, start=start, end=end):
-            yield _row((index, data, sig, leaf))
-
-    def raw_entries(
-        self, *, author: str | None = None, start: int = 0, end: int | None = None
-    ) -> Iterator[tuple[int, bytes, bytes, bytes]]:
-        """Stored rows (index, E, S, leaf column) unparsed: what an auditor must read as is."""
-        stop = end if end is not None else 1 << 62
-        where = "idx >= ? AND idx < ?" + (" AND author = ?" if author else "")
-        page = 2000
-        cursor = start
-        while True:
-            params: list[Any] = [cursor, stop]
-            if author:
-                params.append(author)
-            rows = self._query(
-                f"SELECT {_ENTRY_COLS} FROM entries WHERE {where} ORDER BY idx LIMIT {page}",
-                params,
-            )
-            for index, data, sig, leaf in rows:
-                yield int(index), bytes(data), bytes(sig), bytes(leaf)
-            if len(rows) < page:
-                return
-            cursor = rows[-1][0] + 1
-
     def by_seq(self, author: str, seq: int) -> StoredEntry | None:
         """The author's entry with sequence number ``seq``, or None."""
         rows = self._query(
@@ -316,15 +277,7 @@ def _schema_version(conn: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _row(row: tuple[Any, ...]) -> StoredEntry:
-    index, data, sig, leaf = row
-    try:
-        entry = SignedEntry.parse(bytes(data), bytes(sig))
-    except Exception as exc:
-        raise FormatError(f"stored entry {index} is unreadable: {exc}") from exc
-    if entry.leaf != bytes(leaf):
-        raise FormatError(f"stored entry {index} does not match its leaf hash")
-    return StoredEntry(int(index), entry)
+_row = entry_row
 
 
 def _registration(row: tuple[Any, ...]) -> Registration:
