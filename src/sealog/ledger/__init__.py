@@ -7,8 +7,8 @@ Public names:
 * :class:`Checkpoint`, :class:`SignedNote` — C2SP checkpoints and signed notes.
 * :class:`InclusionProof`, :class:`ConsistencyProof` — RFC 9162 proofs.
 * :class:`VerifyReport`, :class:`Gap`, :class:`EntryVerification` — what verification found.
-* :func:`export_bundle`, :func:`load_bundle`, :func:`verify_bundle` — offline evidence;
-  :func:`bundle_entries` reads a full bundle's entries back (for a replay).
+* :func:`export_bundle`, :func:`build_bundle`, :func:`load_bundle`, :func:`verify_bundle` —
+  offline evidence; :func:`bundle_entries` reads a full bundle's entries back (for a replay).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sealog.ledger._ledger import EntryVerification, Ledger
 from sealog.ledger._sequencer import Receipt
 from sealog.ledger.bundle import (
     BundleSummary,
+    build_bundle,
     bundle_entries,
     export_bundle,
     load_bundle,
@@ -44,6 +45,7 @@ __all__ = [
     "SignedNote",
     "StoredEntry",
     "VerifyReport",
+    "build_bundle",
     "bundle_entries",
     "export_bundle",
     "load_bundle",

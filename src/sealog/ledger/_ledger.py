@@ -26,6 +26,7 @@ from sealog.ledger.entry import ENTRY_VERSION, SignedEntry, format_time, sign_en
 from sealog.ledger.proofs import ConsistencyProof, InclusionProof
 from sealog.ledger.storage import Batch, Head, Registration, Storage, StoredEntry, open_storage
 from sealog.ledger.storage._sqlite import SQLiteStorage
+from sealog.ledger.tiles import TileRef, bundle_span, entry_bundle, tile_hashes
 from sealog.ledger.verify import VerifyReport
 
 __all__ = ["EntryVerification", "Ledger"]
@@ -381,6 +382,23 @@ class Ledger:
             raise UsageError(f"no consistency proof from {old} to {new} (log has {self.size()})")
         return ConsistencyProof(
             old, new, tuple(consistency_proof(old, new, self._storage.read_nodes))
+        )
+
+    def tile(self, ref: TileRef) -> bytes:
+        """A C2SP tlog-tiles resource: a hash tile, or an entry bundle when ``ref.level`` is None.
+
+        Tiles are immutable: the bytes of a path never change once it exists.
+
+        Raises:
+            NotFound: the log does not hold the tile (to that width) yet.
+            UsageError: an entry of the bundle is too long for the format (spec §11).
+        """
+        size = self.size()
+        if ref.level is not None:
+            return tile_hashes(ref, size, self._storage.read_nodes)
+        start, end = bundle_span(ref, size)
+        return entry_bundle(
+            s.entry.signature + s.entry.data for s in self.entries(start=start, end=end)
         )
 
     # -- verifying ----------------------------------------------------------------------------

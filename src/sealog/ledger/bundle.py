@@ -44,6 +44,7 @@ __all__ = [
     "BUNDLE_FORMAT",
     "MAX_BUNDLE_BYTES",
     "BundleSummary",
+    "build_bundle",
     "bundle_entries",
     "export_bundle",
     "verify_bundle",
@@ -102,6 +103,29 @@ def export_bundle(
         UsageError: a bad time filter.
         NotFound: ``agent`` is not registered.
     """
+    bundle = build_bundle(ledger, agent=agent, since=since, until=until)
+    atomic_write(out, json.dumps(bundle, indent=1).encode())
+    size = Checkpoint.open(bundle["checkpoint"], ledger.vkey)[0].size
+    return BundleSummary(out, len(bundle["entries"]), size, bundle["scope"]["full"])
+
+
+def build_bundle(
+    ledger: Ledger,
+    *,
+    agent: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """A bundle (spec §7) of the ledger, or of an agent's or a time range's part of it.
+
+    ``limit`` caps the entries selected (registrations added for a partial bundle not counted).
+
+    Raises:
+        UsageError: a bad time filter, or more than ``limit`` entries selected
+            (code ``bundle-too-large``).
+        NotFound: ``agent`` is not registered.
+    """
     start, stop = _time_filter(since, "since"), _time_filter(until, "until")
     if agent is not None:
         ledger.agent(agent)
@@ -117,7 +141,15 @@ def export_bundle(
                     continue
             yield stored
 
-    chosen = list(matching())
+    chosen: list[StoredEntry] = []
+    for stored in matching():
+        if limit is not None and len(chosen) == limit:
+            raise UsageError(
+                f"the bundle would hold more than {limit} entries",
+                code="bundle-too-large",
+                hint="narrow it by agent or time, or export it with `sealog export`",
+            )
+        chosen.append(stored)
     authors = {stored.entry.author for stored in chosen}
     if not full:
         have = {stored.index for stored in chosen}
@@ -141,7 +173,7 @@ def export_bundle(
         for reg in ledger.registrations()
         if full or reg.address in authors
     ]
-    bundle = {
+    return {
         "format": BUNDLE_FORMAT,
         "log": {"origin": ledger.origin, "vkey": ledger.vkey},
         "checkpoint": note,
@@ -154,8 +186,6 @@ def export_bundle(
         "keys": keys,
         "entries": items,
     }
-    atomic_write(out, json.dumps(bundle, indent=1).encode())
-    return BundleSummary(out, len(items), checkpoint.size, full)
 
 
 def _registration_indices(ledger: Ledger, authors: set[str]) -> set[int]:

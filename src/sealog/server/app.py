@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sealog import __version__
 from sealog.errors import Error
 from sealog.ledger import Ledger
-from sealog.server import ops, private, public, writes
+from sealog.server import ops, private, public, transparency, writes
 from sealog.server._idempotency import Remembered
 from sealog.server._limits import RateLimit, TokenBuckets
 from sealog.server._observe import Metrics, Observe
@@ -51,6 +51,8 @@ class Settings:
     """Requests per second each client may make (per author when signed, else per IP); 0: off."""
     burst: int = 200
     """Requests a client may make at once before ``rate`` applies."""
+    max_bundle_entries: int = 100_000
+    """Most entries ``GET /bundle`` selects; larger exports are made with ``sealog export``."""
     tenants: Path | None = None
     """The apps-and-keys store (default: the home's tenants.db; in memory if only ``ledger``)."""
 
@@ -87,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body)
     app.add_middleware(RateLimit, limiter=app.state.limiter)
     app.add_middleware(Observe, metrics=app.state.metrics)
-    for module in (ops, public, writes):
+    for module in (ops, public, transparency, writes):
         app.include_router(module.router)
     private.install(app)  # API-key routes, and the tenants store beside the ledger
     install_openapi(app)

@@ -1,4 +1,4 @@
-"""Public reads: agents, policies, verification, checkpoints and proofs.
+"""Public reads: agents, policies and verification.
 
 Sessions are private to their tenant (:mod:`sealog.server.private`).
 """
@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
-from starlette.responses import PlainTextResponse
 
 from sealog.policy.store import current_policy, policy_history
 from sealog.server._deps import Address, ServiceDep
@@ -81,29 +80,3 @@ def verify_entry(
     stored = svc.ledger.get(ref)
     at = PolicyAtTime(**svc.policy_at(stored))
     return VerifyOut(**checked.to_dict(), policy_at_time=at)
-
-
-@router.get("/checkpoint", tags=["transparency"], response_class=PlainTextResponse)
-async def checkpoint(svc: ServiceDep) -> str:
-    """The latest log-signed checkpoint (C2SP signed note)."""
-    return svc.ledger.checkpoint()
-
-
-@router.get("/proofs/inclusion/{index}", tags=["transparency"])
-def inclusion(
-    index: Annotated[int, PathParam(ge=0)],
-    svc: ServiceDep,
-    size: Annotated[int | None, Query(ge=1)] = None,
-) -> dict[str, Any]:
-    """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` (the latest)."""
-    return svc.ledger.prove_inclusion(index, size).to_dict()
-
-
-@router.get("/proofs/consistency", tags=["transparency"])
-def consistency(
-    svc: ServiceDep,
-    old: Annotated[int, Query(ge=0)],
-    new: Annotated[int | None, Query(ge=0)] = None,
-) -> dict[str, Any]:
-    """RFC 9162 consistency proof from tree size ``old`` to ``new`` (the latest)."""
-    return svc.ledger.prove_consistency(old, new).to_dict()

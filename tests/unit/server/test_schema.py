@@ -94,6 +94,7 @@ def _fill(ledger: Ledger, owner: SigningKey, agent: SigningKey) -> dict[str, lis
         "session_id": ["s1"],
         "entry_id": ["0", "5", decision.id, action.id],
         "index": [0, 3, 5],
+        "path": ["0/000.p/5", "entries/000.p/3", "0/000", "1/000.p/1"],
     }
 
 
