@@ -20,7 +20,7 @@ from sealog.home import Home
 from sealog.ledger._checks import EntryVerification, audit_log, check_entry
 from sealog.ledger._merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, tree_root
 from sealog.ledger._parallel import SignatureChecker
-from sealog.ledger._sequencer import Receipt, Sequencer
+from sealog.ledger._sequencer import Receipt, Sequencer, SequencerStats
 from sealog.ledger.checkpoint import Checkpoint
 from sealog.ledger.entry import ENTRY_VERSION, SignedEntry, format_time, sign_entry
 from sealog.ledger.proofs import ConsistencyProof, InclusionProof
@@ -279,6 +279,10 @@ class Ledger:
         return self.append_entry(key, "action", fields, time=time)
 
     # -- reading ------------------------------------------------------------------------------
+
+    def stats(self) -> SequencerStats:
+        """What this ledger's write path has done since it was opened (commits, refusals …)."""
+        return self._sequencer.stats()
 
     def size(self) -> int:
         """Entries in the log."""

@@ -15,8 +15,10 @@ stored size with what it last saw and reloads its view when another writer moved
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sealog.crypto import PublicKey, SigningKey
 from sealog.errors import EntryRejected, Error, StorageError
@@ -26,7 +28,7 @@ from sealog.ledger.checkpoint import Checkpoint
 from sealog.ledger.entry import SignedEntry, check_schema
 from sealog.ledger.storage import Batch, Head, Registration, Storage
 
-__all__ = ["MAX_BATCH", "REFUSALS", "Receipt", "Sequencer"]
+__all__ = ["MAX_BATCH", "REFUSALS", "Receipt", "Sequencer", "SequencerStats"]
 
 REFUSALS = frozenset(
     {"unknown-author", "bad-signature", "replayed-seq", "skipped-seq", "bad-chain"}
@@ -60,6 +62,57 @@ class Receipt:
             "tree_size": self.tree_size,
             "checkpoint": self.checkpoint,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class SequencerStats:
+    """What the write path has done since the ledger was opened (a snapshot).
+
+    A *commit* is one group: one transaction, one checkpoint, one fsync, however many
+    submissions it carries.
+    """
+
+    commits: int = 0
+    """Groups committed."""
+    submissions: int = 0
+    """Submissions committed (all their entries stored)."""
+    entries: int = 0
+    """Entries committed."""
+    refused: Mapping[str, int] = field(default_factory=dict)
+    """Submissions refused, by refusal code (``bad-signature``, ``storage`` …)."""
+    commit_seconds: float = 0.0
+    """Time spent inside the storage write transaction, summed over commits."""
+    largest_group: int = 0
+    """The most submissions one commit carried."""
+
+
+class _Tally:
+    """The sequencer's running figures; updated under its locks, read as snapshots."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.commits = self.submissions = self.entries = self.largest = 0
+        self.seconds = 0.0
+        self.refused: Counter[str] = Counter()
+
+    def refuse(self, code: str) -> None:
+        with self.lock:
+            self.refused[code] += 1
+
+    def commit(self, submissions: int, entries: int, seconds: float) -> None:
+        with self.lock:
+            self.commits += 1
+            self.submissions += submissions
+            self.entries += entries
+            self.seconds += seconds
+            self.largest = max(self.largest, submissions)
+
+    def snapshot(self) -> SequencerStats:
+        with self.lock:
+            return SequencerStats(
+                self.commits, self.submissions, self.entries, dict(self.refused),
+                self.seconds, self.largest,
+            )  # fmt: skip
 
 
 class _Pending:
@@ -109,6 +162,11 @@ class Sequencer:
         self._keys: dict[str, Registration] = {}
         self._public: dict[str, PublicKey] = {}
         self._policies: dict[str, int] = {}
+        self._tally = _Tally()
+
+    def stats(self) -> SequencerStats:
+        """A snapshot of what the write path has done since it started."""
+        return self._tally.snapshot()
 
     # -- lookups shared with the ledger -------------------------------------------------------
 
@@ -152,7 +210,11 @@ class Sequencer:
             raise EntryRejected(
                 f"a batch holds at most {MAX_BATCH} entries, got {len(entries)}", code="too-large"
             )
-        pending = _Pending(self._preverify(entries))
+        try:
+            pending = _Pending(self._preverify(entries))
+        except EntryRejected as exc:
+            self._tally.refuse(exc.code)
+            raise
         with self._queue_lock:
             self._queue.append(pending)
         with self._commit_lock:
@@ -161,6 +223,7 @@ class Sequencer:
                     group, self._queue = self._queue, []
                 self._commit(group)
         if pending.error is not None:
+            self._tally.refuse(pending.error.code)
             raise pending.error
         return pending.receipts
 
@@ -214,6 +277,7 @@ class Sequencer:
         return parsed
 
     def _commit(self, group: list[_Pending]) -> None:
+        started = time.perf_counter()
         try:
             with self._storage.writer() as txn:
                 size = txn.size()
@@ -268,6 +332,7 @@ class Sequencer:
         self._heads.update(staged_heads)
         self._keys.update(staged_keys)
         self._policies.update(staged_policies)
+        self._tally.commit(len(accepted), tree.size - first, time.perf_counter() - started)
         index = first
         for pending in accepted:
             for entry in pending.entries:

@@ -30,10 +30,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 from prometheus_client.registry import Collector
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sealog.errors import Error
+from sealog.ledger import Ledger
 
 __all__ = ["JsonFormatter", "Metrics", "Observe", "configure_logging"]
 
@@ -49,22 +57,50 @@ _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 class _LedgerCollector(Collector):
     """Figures read at scrape time from the served ledger (nothing while the app is down)."""
 
-    def __init__(self, size: Callable[[], int | None]) -> None:
-        self._size = size
+    def __init__(self, ledger: Callable[[], Ledger | None]) -> None:
+        self._ledger = ledger
 
     def collect(self) -> Iterator[Metric]:
-        size = self._size()
-        if size is not None:
-            yield GaugeMetricFamily(
-                "sealog_ledger_entries", "Entries in the served log (its tree size).", size
-            )
+        ledger = self._ledger()
+        if ledger is None:
+            return
+        try:
+            size, stats = ledger.size(), ledger.stats()
+        except Error:  # the ledger is closing: leave its figures out of this scrape
+            return
+        yield GaugeMetricFamily(
+            "sealog_ledger_entries", "Entries in the served log (its tree size).", size
+        )
+        yield CounterMetricFamily(
+            "sealog_sequencer_commits", "Group commits (one transaction and checkpoint each).",
+            stats.commits,
+        )  # fmt: skip
+        yield CounterMetricFamily(
+            "sealog_sequencer_entries", "Entries committed by the sequencer.", stats.entries
+        )
+        submissions = CounterMetricFamily(
+            "sealog_sequencer_submissions", "Submissions by outcome (committed or refusal code).",
+            labels=["outcome"],
+        )  # fmt: skip
+        submissions.add_metric(["committed"], stats.submissions)
+        for code, count in sorted(stats.refused.items()):
+            submissions.add_metric([code], count)
+        yield submissions
+        yield SummaryMetricFamily(
+            "sealog_sequencer_commit_seconds", "Time inside the storage write transaction.",
+            count_value=stats.commits, sum_value=stats.commit_seconds,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "sealog_sequencer_largest_group", "Most submissions one commit has carried.",
+            stats.largest_group,
+        )  # fmt: skip
 
 
 class Metrics:
     """The app's Prometheus metrics, in a registry of its own."""
 
-    def __init__(self, ledger_size: Callable[[], int | None] = lambda: None) -> None:
-        """Create the metrics; ``ledger_size`` reads the log's size at scrape time."""
+    def __init__(self, ledger: Callable[[], Ledger | None] = lambda: None) -> None:
+        """Create the metrics; ``ledger`` gives the served ledger (if open) at scrape time."""
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "sealog_http_requests", "HTTP requests answered.",
@@ -82,7 +118,7 @@ class Metrics:
             "sealog_submissions_refused", "Writes refused, by problem code.",
             ["code"], registry=self.registry,
         )  # fmt: skip
-        self.registry.register(_LedgerCollector(ledger_size))
+        self.registry.register(_LedgerCollector(ledger))
         ProcessCollector(registry=self.registry)
 
 

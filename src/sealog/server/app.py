@@ -19,7 +19,6 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sealog import __version__
-from sealog.errors import Error
 from sealog.ledger import Ledger
 from sealog.server import ops, private, public, transparency, writes
 from sealog.server._idempotency import Remembered
@@ -84,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.limiter = TokenBuckets(settings.rate, settings.burst)
-    app.state.metrics = Metrics(lambda: _size(app))
+    app.state.metrics = Metrics(lambda: _ledger(app))
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body)
     app.add_middleware(RateLimit, limiter=app.state.limiter)
@@ -96,12 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _size(app: FastAPI) -> int | None:
+def _ledger(app: FastAPI) -> Ledger | None:
     service: Service | None = getattr(app.state, "service", None)
-    try:
-        return None if service is None else service.ledger.size()
-    except Error:  # the ledger is closing: leave the figure out of this scrape
-        return None
+    return None if service is None else service.ledger
 
 
 def _open(settings: Settings) -> Ledger:

@@ -76,6 +76,22 @@ def test_metrics_count_requests_ingest_refusals_and_ledger_size(make_api):
     assert metric(api, "sealog_http_request_duration_seconds_count", **hist) == 1
 
 
+def test_metrics_show_the_sequencers_commits_and_refusals(make_api):
+    """Commits, entries, submissions by outcome and commit time come from the sequencer."""
+    api = make_api()
+    owner = SigningKey.generate()
+    entry = owner_registration(api.ledger, owner)
+    assert api.post("/agents", owner, {"entries": [wire(entry)]}).status_code == 201
+    assert api.post("/agents", owner, {"entries": [wire(entry)]}).status_code == 409
+    assert metric(api, "sealog_sequencer_commits_total") == 1
+    assert metric(api, "sealog_sequencer_entries_total") == 1
+    assert metric(api, "sealog_sequencer_submissions_total", outcome="committed") == 1
+    assert metric(api, "sealog_sequencer_submissions_total", outcome="replayed-seq") == 1
+    assert metric(api, "sealog_sequencer_commit_seconds_count") == 1
+    assert metric(api, "sealog_sequencer_commit_seconds_sum") > 0
+    assert metric(api, "sealog_sequencer_largest_group") == 1
+
+
 def test_two_apps_in_one_process_keep_separate_metrics(make_api):
     """Each app has its own registry: one app's requests never show on another's /metrics."""
     first, second = make_api(), make_api()
