@@ -59,6 +59,7 @@ __all__ = ["AsyncRemote", "Remote", "error_for"]
 IDEMPOTENCY_KEY = "Idempotency-Key"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _MAX_WAIT = 5.0
+_IN_FLIGHT = "/idempotency-key-in-flight"
 _STORED_ALREADY = frozenset({"replayed-seq", "bad-chain"})
 
 
@@ -245,9 +246,7 @@ class Remote(_Wire):
                     raise _unavailable(req, exc) from exc
             except httpx.HTTPError as exc:
                 raise _unavailable(req, exc) from exc
-            if response is not None and (
-                response.status_code not in RETRY_STATUS or attempt == self.retries
-            ):
+            if response is not None and (not retryable(response) or attempt == self.retries):
                 return answer(response)
             time.sleep(self.wait(attempt, response))
         raise AssertionError("unreachable")  # pragma: no cover
@@ -332,9 +331,7 @@ class AsyncRemote(_Wire):
                     raise _unavailable(req, exc) from exc
             except httpx.HTTPError as exc:
                 raise _unavailable(req, exc) from exc
-            if response is not None and (
-                response.status_code not in RETRY_STATUS or attempt == self.retries
-            ):
+            if response is not None and (not retryable(response) or attempt == self.retries):
                 return answer(response)
             await asyncio.sleep(self.wait(attempt, response))
         raise AssertionError("unreachable")  # pragma: no cover
@@ -368,6 +365,25 @@ _BAD_INPUT: Mapping[str, type[InputError]] = {
     "bad-format": FormatError,
 }
 _NOT_YOURS = frozenset({"unknown-author", "not-your-entry"})
+
+
+def retryable(response: httpx.Response) -> bool:
+    """Whether an answer invites the same request again.
+
+    Overload (429), a 5xx, or the request's own earlier attempt still being answered (409
+    ``idempotency-key-in-flight``).
+    """
+    if response.status_code in RETRY_STATUS:
+        return True
+    if response.status_code != 409:  # noqa: PLR2004
+        return False
+    try:
+        data = response.json()
+    except ValueError:
+        return False
+    return isinstance(data, dict) and str(data.get("type", "")).endswith(
+        "/idempotency-key-in-flight"
+    )
 
 
 def error_for(status: int, problem: Mapping[str, Any]) -> Error:  # noqa: PLR0911 - a table

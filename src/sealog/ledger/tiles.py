@@ -116,8 +116,7 @@ def _check_width(ref: TileRef, have: int) -> int:
     start = ref.index * TILE_WIDTH
     if have - start < ref.width:
         raise NotFound(
-            f"{tile_path(ref)} is beyond the tree: the tree has {max(have - start, 0)} "
-            "hashes there"
+            f"{tile_path(ref)} is beyond the tree: the tree has {max(have - start, 0)} hashes there"
         )
     return ref.width
 

@@ -4,9 +4,12 @@ A client sends ``Idempotency-Key: <token>`` with a write and the same key on eve
 it (each retry signed afresh: nonces are single-use). The first answer the service gives to
 that author and key is remembered for 24 hours (at most :data:`LIMIT` answers, oldest dropped);
 a retry with the same body gets it again without storing anything twice, and the same key
-with another body is refused (422 ``idempotency-key-reused``). Only successful writes are
-remembered: a refused write may be retried as it is. Entries are content-addressed besides,
-so even a retry without a key never stores an entry twice.
+with another body is refused (422 ``idempotency-key-reused``). While the first request with a
+key is still being answered, another with the same key is refused at once (409
+``idempotency-key-in-flight``, as the IETF Idempotency-Key draft asks); the client retries it
+shortly and gets the first answer. Only successful writes are remembered: a refused write may
+be retried as it is. Entries are content-addressed besides, so even a retry without a key never
+stores an entry twice.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -28,6 +33,7 @@ __all__ = ["LIMIT", "TTL", "Idempotency", "IdempotencyDep", "Remembered"]
 LIMIT = 100_000
 TTL = 24 * 3600
 _KEY_CHARS = 255
+T = TypeVar("T")
 
 
 class Remembered:
@@ -38,6 +44,22 @@ class Remembered:
         self._answers: OrderedDict[tuple[str, str], tuple[float, str, Any]] = OrderedDict()
         self._limit, self._ttl = limit, ttl
         self._lock = threading.Lock()
+        self._inflight: set[tuple[str, str]] = set()
+
+    @contextmanager
+    def claim(self, key: tuple[str, str]) -> Iterator[None]:
+        """Hold ``key`` while its request is answered; refuse a concurrent one with it."""
+        with self._lock:
+            if key in self._inflight:
+                raise ApiError(409, "idempotency-key-in-flight",
+                               "a request with this Idempotency-Key is still being answered; "
+                               "retry it shortly")  # fmt: skip
+            self._inflight.add(key)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inflight.discard(key)
 
     def recall(self, key: tuple[str, str], digest: str) -> Any:
         """The answer kept for ``key`` (None if none), refusing a different body."""
@@ -69,15 +91,17 @@ class Idempotency:
     key: tuple[str, str] | None
     digest: str
 
-    def recall(self) -> Any:
-        """The first answer, if this is a retry."""
-        return None if self.key is None else self.store.recall(self.key, self.digest)
-
-    def keep(self, answer: Any) -> Any:
-        """Remember ``answer`` as the first, and return it."""
-        if self.key is not None:
+    def run(self, write: Callable[[], T]) -> T:
+        """The first answer to this key if this is a retry; else ``write()``, remembered."""
+        if self.key is None:
+            return write()
+        with self.store.claim(self.key):
+            found: T | None = self.store.recall(self.key, self.digest)
+            if found is not None:
+                return found
+            answer = write()
             self.store.keep(self.key, self.digest, answer)
-        return answer
+            return answer
 
 
 async def idempotency(request: Request, author: Author) -> Idempotency:

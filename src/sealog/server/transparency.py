@@ -40,9 +40,7 @@ async def checkpoint(svc: ServiceDep) -> Response:
     )
 
 
-@router.get(
-    "/tile/{path:path}", responses={200: {"content": _OCTETS}}, response_class=Response
-)
+@router.get("/tile/{path:path}", responses={200: {"content": _OCTETS}}, response_class=Response)
 def tile(
     path: Annotated[str, PathParam(pattern=_TILE, description="<L>/<N>[.p/<W>] (C2SP)")],
     svc: ServiceDep,

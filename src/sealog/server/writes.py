@@ -29,31 +29,31 @@ router = APIRouter(dependencies=[Depends(bind_writer)])  # an API key binds the 
 @router.post("/entries", tags=["entries"], status_code=201)
 def submit(batch: Batch, svc: ServiceDep, author: Author, once: IdempotencyDep) -> Results:
     """Append a batch of signed entries, all or nothing; a receipt per entry."""
-    found: Results | None = once.recall()
-    return found or once.keep(Results(results=submit_entries(svc, author, batch.entries)))
+    return once.run(lambda: Results(results=submit_entries(svc, author, batch.entries)))
 
 
 @router.post("/logs", tags=["entries"], status_code=201)
 def log(entry: WireEntry, svc: ServiceDep, author: Author, once: IdempotencyDep) -> SubmittedOut:
     """Append one signed entry (an action, often citing its decision)."""
-    found: SubmittedOut | None = once.recall()
-    return found or once.keep(submit_entries(svc, author, [entry])[0])
+    return once.run(lambda: submit_entries(svc, author, [entry])[0])
 
 
 @router.post("/agents", tags=["agents"], status_code=201)
-def register(batch: Batch, svc: ServiceDep, author: Author) -> Results:
+def register(batch: Batch, svc: ServiceDep, author: Author, once: IdempotencyDep) -> Results:
     """Register: an owner's self-registration and/or its agents' registrations."""
     if any(item.parse(i).kind != "register" for i, item in enumerate(batch.entries, 1)):
         raise UsageError("POST /agents takes register entries only")
-    return Results(results=submit_entries(svc, author, batch.entries))
+    return once.run(lambda: Results(results=submit_entries(svc, author, batch.entries)))
 
 
 @router.post("/policies", tags=["policies"], status_code=201)
-def set_policy(entry: WireEntry, svc: ServiceDep, author: Author) -> SubmittedOut:
+def set_policy(
+    entry: WireEntry, svc: ServiceDep, author: Author, once: IdempotencyDep
+) -> SubmittedOut:
     """Seal an owner-signed policy version for one of its agents."""
     if entry.parse().kind != "policy":
         raise UsageError("POST /policies takes one policy entry")
-    return submit_entries(svc, author, [entry])[0]
+    return once.run(lambda: submit_entries(svc, author, [entry])[0])
 
 
 @router.post("/sessions/{session_id}/draft", tags=["gate"])

@@ -118,6 +118,17 @@ def test_5xx_is_retried_then_typed() -> None:
     assert len({r.headers[NONCE] for r in writes}) == 3
 
 
+def test_a_write_whose_key_is_in_flight_is_retried_with_the_same_key() -> None:
+    """409 idempotency-key-in-flight means "ask again": retried, same key, fresh nonce."""
+    always = Always(409, "idempotency-key-in-flight")
+    client = Client(BASE, key=SigningKey.generate(), transport=always, retries=2, backoff=0)
+    with pytest.raises(EntryRejected):
+        client.register(SigningKey.generate())
+    writes = [r for r in always.requests if r.method == "POST"]
+    assert len(writes) == 3
+    assert len({r.headers["idempotency-key"] for r in writes}) == 1
+
+
 def test_a_4xx_is_not_retried() -> None:
     """A refusal is final: one attempt, the typed error with the server's code."""
     always = Always(409, "decision-mismatch", reads=True)

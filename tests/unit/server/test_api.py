@@ -247,6 +247,38 @@ def test_a_retried_write_with_its_idempotency_key_is_answered_once(api, register
             "idempotency-key-reused")  # fmt: skip
 
 
+def test_a_request_whose_key_is_still_in_flight_is_a_409_and_stores_nothing(api, registered):
+    """While a write with a key is being answered, another with that key is refused at once."""
+    _, agent = registered
+    body = wire(api.ledger.sign_next(agent, "action", {"action": "post_reply"}))
+    size = api.ledger.size()
+    with api.app.state.idempotency.claim((agent.address, "k2")):
+        problem(api.post("/logs", agent, body, **{"idempotency-key": "k2"}), 409,
+                "idempotency-key-in-flight")  # fmt: skip
+    assert api.ledger.size() == size
+    assert api.post("/logs", agent, body, **{"idempotency-key": "k2"}).status_code == 201
+
+
+@pytest.mark.parametrize("route", ["/agents", "/policies"])
+def test_registrations_and_policies_take_idempotency_keys_too(api, keys, route):
+    """A retried registration or policy with its key gets its first answer, not a conflict."""
+    owner, agent = keys
+    entries = registrations(api.ledger, owner, agent)
+    first = api.post("/agents", owner, {"entries": [wire(e) for e in entries]},
+                     **{"idempotency-key": "r"})  # fmt: skip
+    if route == "/policies":
+        fields = {"agent": agent.address, "version": 1, "document": POLICY, "format": "yaml",
+                  "policy_hash": load_policy(POLICY).hash()}  # fmt: skip
+        body = wire(api.ledger.sign_next(owner, "policy", fields))
+        first = api.post(route, owner, body, **{"idempotency-key": "p"})
+        again = api.post(route, owner, body, **{"idempotency-key": "p"})
+    else:
+        again = api.post(route, owner, {"entries": [wire(e) for e in entries]},
+                         **{"idempotency-key": "r"})  # fmt: skip
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+
+
 def test_unknown_routes_are_problems_too(api):
     """Even a wrong URL answers problem+json."""
     problem(api.get("/nope"), 404, "not-found")
