@@ -59,7 +59,9 @@ def policy_match(outcome: object) -> PolicyMatch | None:
     return POLICY_MATCH.get(str(outcome)) if outcome is not None else None
 
 
-_REFUSE = frozenset({"differs", "args-mismatch", "stale-policy", "out-of-place", "bad-policy"})
+_REFUSE = frozenset(
+    {"differs", "args-mismatch", "stale-policy", "out-of-place", "bad-policy", "not-allowed"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,7 @@ class Service:
         self._entries: Counter[str] = Counter()
         self._denied: Counter[str] = Counter()
         self._killed: Counter[str] = Counter()
+        self._kills: set[tuple[str, str]] = set()
         self._findings: dict[str, Finding] = {}
         self._catch_up()
 
@@ -173,7 +176,10 @@ class Service:
         if entry.kind == "decision" and f.get("outcome") == "deny":
             self._denied[entry.author] += 1
         elif entry.kind == "session" and f.get("event") == "kill":
-            self._killed[entry.author] += 1
+            session = (str(f.get("agent") or entry.author), str(f["session_id"]))
+            if session not in self._kills:  # the agent's own kill or its owner's: once
+                self._kills.add(session)
+                self._killed[session[0]] += 1
 
     # -- writing ------------------------------------------------------------------------------
 

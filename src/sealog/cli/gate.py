@@ -1,4 +1,8 @@
-"""``sealog decide``: ask the gate about one action, seal the decision, exit by its outcome."""
+"""The gate from the command line: ``decide`` and ``kill``.
+
+``sealog decide`` asks the gate about one action and exits by its outcome; ``sealog kill`` is the
+owner's circuit breaker for one of its agent's sessions.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,16 @@ from rich.markup import escape
 
 from sealog.cli._common import JsonOpt, emit_json, out, state
 from sealog.errors import NotFound, SessionKilled, UsageError
-from sealog.gate import Gate, GateDecision
+from sealog.gate import Gate, GateDecision, kill_session
 
 EXIT_ALLOW, EXIT_REFUSED, EXIT_ASK = 0, 1, 3
 """``decide`` exits 0 allow, 1 deny or kill, 3 ask (2 stays bad usage, as everywhere)."""
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``decide`` to the app."""
+    """Add ``decide`` and ``kill`` to the app."""
     app.command("decide")(decide)
+    app.command("kill")(kill)
 
 
 def _args(text: str | None) -> dict[str, Any]:
@@ -81,6 +86,26 @@ def decide(
     code = {"allow": EXIT_ALLOW, "ask": EXIT_ASK}.get(decision.outcome, EXIT_REFUSED)
     if code:
         raise typer.Exit(code)
+
+
+def kill(
+    ctx: typer.Context,
+    session: str = typer.Argument(..., help="The session to kill."),
+    agent: str = typer.Option(..., "--agent", help="Its agent (address or key name)."),
+    as_name: str = typer.Option(..., "--as", help="The agent's owner's key name."),
+    reason: str = typer.Option("killed by its owner", "--reason", help="Why, in words."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Kill an agent's session as its owner: its next decision is a kill, wherever it runs."""
+    st = state(ctx)
+    owner = st.key(as_name)
+    address = st.address(agent)
+    with st.ledger() as ledger:
+        receipt = kill_session(ledger, owner, address, session, reason)
+    if as_json:
+        emit_json({"session_id": session, "agent": address, **receipt.to_dict()})
+        return
+    out.print(f"killed session {escape(session)} of {address}, sealed as entry {receipt.index}")
 
 
 _COLOURS = {"allow": "green", "deny": "red", "ask": "yellow", "kill": "bold red"}

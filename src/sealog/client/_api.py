@@ -151,6 +151,12 @@ class SealogClient(Protocol):
         """Seal ``document`` (text or a file) as the agent's next policy version; the receipt."""
         ...
 
+    def kill_session(
+        self, owner: SigningKey, session_id: str, reason: str, *, agent: str | None = None
+    ) -> dict[str, Any]:
+        """Kill a session of the agent (or of ``agent``) as its ``owner``; the receipt."""
+        ...
+
     def log_action(
         self,
         action: str,
@@ -254,6 +260,12 @@ class AsyncSealogClient(Protocol):
 
     async def set_policy(self, owner: SigningKey, document: str | Path) -> dict[str, Any]:
         """See :meth:`SealogClient.set_policy`."""
+        ...
+
+    async def kill_session(
+        self, owner: SigningKey, session_id: str, reason: str, *, agent: str | None = None
+    ) -> dict[str, Any]:
+        """See :meth:`SealogClient.kill_session`."""
         ...
 
     async def log_action(

@@ -148,6 +148,20 @@ class Client:
         """
         return self._run(lambda: self._core.set_policy(owner, document))
 
+    def kill_session(
+        self, owner: SigningKey, session_id: str, reason: str, *, agent: str | None = None
+    ) -> dict[str, Any]:
+        """Kill a session of the agent (or of ``agent``) as its ``owner``; the receipt.
+
+        The kill is sealed at once; the agent's next decision in the session is a kill, wherever
+        the agent runs. A session not started yet is killed as it starts. An operator holding
+        only the owner's key uses a client of that key and names the ``agent``.
+
+        Raises:
+            UsageError: ``owner`` is not the agent's owner; NotFound: the agent is unknown.
+        """
+        return self._run(lambda: self._core.kill_session(owner, session_id, reason, agent))
+
     def log_action(
         self,
         action: str,
@@ -369,6 +383,12 @@ class AsyncClient:
     async def set_policy(self, owner: SigningKey, document: str | Path) -> dict[str, Any]:
         """See :meth:`Client.set_policy`."""
         return await self._run(lambda: self._core.set_policy(owner, document))
+
+    async def kill_session(
+        self, owner: SigningKey, session_id: str, reason: str, *, agent: str | None = None
+    ) -> dict[str, Any]:
+        """See :meth:`Client.kill_session`."""
+        return await self._run(lambda: self._core.kill_session(owner, session_id, reason, agent))
 
     async def log_action(
         self,

@@ -21,7 +21,7 @@ from sealog.client._api import Amount, Decided, Logged
 from sealog.crypto import SigningKey
 from sealog.errors import CanonicalError, EntryRejected, Error, NotFound, SessionKilled, UsageError
 from sealog.gate._record import money
-from sealog.gate.session import _decimal
+from sealog.gate.session import _decimal, owner_kill_fields
 from sealog.ledger import SignedEntry
 from sealog.ledger.entry import ENTRY_VERSION, MAX_POLICY_CHARS, format_time, sign_entry
 from sealog.ledger.storage import Head
@@ -236,6 +236,20 @@ class Core:
         if source is not None:
             fields["source"] = source
         receipts = yield from self.seal(owner, ("policy", fields))
+        return cast("dict[str, Any]", receipts[0])
+
+    def kill_session(
+        self, owner: SigningKey, session_id: str, reason: str, agent: str | None
+    ) -> Op[dict[str, Any]]:
+        """Seal the owner's kill of one of an agent's sessions (rule ``session.manual_kill``)."""
+        agent = agent or self.key.address
+        info = agent_info((yield ReadAgent(agent)))
+        if info.owner != owner.address:
+            raise UsageError(
+                f"{owner.address} is not the owner of {agent}; only its owner kills its sessions"
+            )
+        fields = owner_kill_fields(agent, session_id, reason)
+        receipts = yield from self.seal(owner, ("session", fields))
         return cast("dict[str, Any]", receipts[0])
 
     def start(self, session_id: str | None, run_id: str | None) -> Op[SessionState]:

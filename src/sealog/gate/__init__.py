@@ -5,6 +5,7 @@
   actual cost), ``charge`` / ``charge_usage`` (model spend), ``record_violation``, ``kill``,
   ``enforce``, the ``action`` context manager and the ``guard`` decorator, child sessions.
 * :class:`GateDecision` — a decision as sealed (entry id, index, policy version).
+* :func:`kill_session` — the owner kills one of its agent's sessions, wherever the agent runs.
 * :func:`replay` — recompute every sealed decision from the log alone (``verify --replay``).
 * :class:`AsyncSession`, :func:`open_session` — the asyncio twins (:mod:`sealog.gate.aio`).
 
@@ -15,7 +16,14 @@ Refusals are typed: :class:`~sealog.errors.PolicyViolation` (deny),
 from __future__ import annotations
 
 from sealog.gate.aio import AsyncSession, open_session
-from sealog.gate.session import WEBHOOK_SECRET_ENV, Gate, GateDecision, Guarded, Session
+from sealog.gate.session import (
+    WEBHOOK_SECRET_ENV,
+    Gate,
+    GateDecision,
+    Guarded,
+    Session,
+    kill_session,
+)
 
 __all__ = [
     "WEBHOOK_SECRET_ENV",
@@ -24,5 +32,6 @@ __all__ = [
     "GateDecision",
     "Guarded",
     "Session",
+    "kill_session",
     "open_session",
 ]

@@ -12,7 +12,8 @@ estimates reserved by allowed decisions not yet settled by the action entry that
 * ``action`` citing an allowed decision — the actual cost replaces the estimate
   (``cost − estimate``); citing a denied or ask decision (an action logged after the fact,
   against the gate) or none (a model call, say) — its cost is added;
-* ``session`` violation / kill / end — counted / killed / closed.
+* ``session`` violation / kill / end — counted / killed / closed. A kill may be the agent's
+  owner's (it names the ``agent``); one made before the session started kills it as it starts.
 
 :func:`judge` is the decision the gate makes on a proposed action, for the live session and for
 the replay alike: the session's policy on its state, plus every ancestor's session budgets on the
@@ -61,6 +62,10 @@ class Book:
         """An empty book, or (``base``) a trial copy of one: see :meth:`fork`."""
         self.lock: threading.RLock = threading.RLock() if base is None else base.lock
         self._sessions: dict[str, Tracked] = {}
+        self._doomed: dict[str, tuple[str, str]] = (
+            {} if base is None else dict(base._doomed)  # noqa: SLF001 - the same class
+        )
+        """Sessions their agent's owner killed before they started: id → (agent, rule)."""
         self._base = base
 
     def fork(self) -> Book:
@@ -75,6 +80,7 @@ class Book:
         if fork._base is not self:
             raise ValueError("absorb takes a fork of this very book")
         self._sessions.update(fork._sessions)
+        self._doomed = fork._doomed
 
     def _find(self, session_id: str) -> Tracked | None:
         found = self._sessions.get(session_id)
@@ -133,14 +139,18 @@ class Book:
         if kind == "session" and f.get("event") == "start":
             self._start(entry, sid, index)
             return
+        agent = str(f.get("agent") or entry.author)  # a kill by the owner names the agent
         found = self._find(sid)
         if found is None:
             if kind == "action":
                 return
+            if agent != entry.author and f.get("event") == "kill":
+                self._doomed.setdefault(sid, (agent, str(f["rule_id"])))
+                return
             raise BookError(f"{kind} entry in session {sid!r}, which was never started")
         tracked = found
-        if tracked.agent != entry.author:
-            raise BookError(f"session {sid!r} belongs to {tracked.agent}, not {entry.author}")
+        if tracked.agent != agent:
+            raise BookError(f"session {sid!r} belongs to {tracked.agent}, not {agent}")
         if kind == "decision":
             self._decision(tracked, entry)
         elif kind == "action":
@@ -154,12 +164,12 @@ class Book:
         parent = entry.fields.get("parent_session")
         if parent is not None and str(parent) not in self:
             raise BookError(f"session {sid!r} names parent {parent!r}, which was never started")
+        state = SessionState.empty(started_at=at_of(entry.fields))
+        doomed = self._doomed.get(sid)
+        if doomed is not None and doomed[0] == entry.author:
+            state = state.killed(doomed[1])
         self._sessions[sid] = Tracked(
-            sid,
-            entry.author,
-            None if parent is None else str(parent),
-            SessionState.empty(started_at=at_of(entry.fields)),
-            index,
+            sid, entry.author, None if parent is None else str(parent), state, index
         )
 
     def _decision(self, tracked: Tracked, entry: SignedEntry) -> None:

@@ -16,7 +16,8 @@ and for each ``session`` kill checks that something justified it: a sealed kill 
 manual kill, or a session-wide rule (threshold, budget, duration) that fails with ``kill`` on
 the state at that point (``unjustified-kill``). Entries that contradict the sessions before
 them (a decision in a session never started, an action citing no open decision) are
-``out-of-place``. Decisions that cannot be recomputed — made under an unsealed policy, or with
+``out-of-place``; a kill naming an ``agent`` by anyone but its owner is ``not-allowed``.
+Decisions that cannot be recomputed — made under an unsealed policy, or with
 their arguments sealed by digest only — are counted as *unverifiable*, never as matching.
 
 The integrity of the entries themselves (signatures, chains, the tree) is the audit's job
@@ -46,6 +47,7 @@ FindingKind = Literal[
     "args-mismatch",
     "unjustified-kill",
     "out-of-place",
+    "not-allowed",
     "bad-policy",
     "unverifiable",
 ]
@@ -162,6 +164,7 @@ class Replayer:
         self.policies: _Policies = _Policies(None if base is None else base.policies)
         self.report = ReplayReport()
         self._kills: set[str] = set()
+        self._owners: dict[str, str] = {}
 
     def fork(self) -> Replayer:
         """A trial copy whose feeding leaves this replayer unchanged until :meth:`absorb`."""
@@ -174,6 +177,7 @@ class Replayer:
         self.book.absorb(fork.book)
         self.policies = fork.policies
         self._kills |= fork._kills
+        self._owners.update(fork._owners)
         mine, theirs = self.report, fork.report
         mine.entries += theirs.entries
         mine.decisions += theirs.decisions
@@ -187,12 +191,23 @@ class Replayer:
             self._base is not None and self._base.killed_by_decision(entry_id)
         )
 
+    def owner_of(self, agent: str) -> str | None:
+        """The owner that registered ``agent``, as the log has shown so far."""
+        found = self._owners.get(agent)
+        if found is None and self._base is not None:
+            return self._base.owner_of(agent)
+        return found
+
     def feed(self, stored: StoredEntry) -> list[Finding]:
         """Check and fold the next entry of the log; what it found (also kept in ``report``)."""
         report, entry = self.report, stored.entry
         report.entries += 1
         if entry.kind == "policy":
             self.policies.add(stored)
+            return []
+        if entry.kind == "register":
+            if entry.fields.get("role") == "agent":
+                self._owners[str(entry.fields["subject"])] = entry.author
             return []
         found: list[Finding] = []
         if entry.kind == "decision":
@@ -202,7 +217,13 @@ class Replayer:
                 self._kills.add(entry.id)
         elif entry.kind == "session" and entry.fields.get("event") == "kill":
             report.kills += 1
-            finding = _check_kill(stored, self.book, self.policies, self.killed_by_decision)
+            agent = entry.fields.get("agent")
+            if agent is not None and self.owner_of(str(agent)) != entry.author:
+                finding = _finding(
+                    "not-allowed", stored, f"kill by {entry.author}, not the owner of {agent}"
+                )
+            else:
+                finding = _check_kill(stored, self.book, self.policies, self.killed_by_decision)
         else:
             finding = None
         if finding is not None:

@@ -76,7 +76,10 @@ R = TypeVar("R")
 WEBHOOK_SECRET_ENV = "SEALOG_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
 """Where the kill-switch webhooks' HMAC secret is read from when none is passed."""
 MANUAL_KILL = "session.manual_kill"
-"""The rule id of a kill ordered by :meth:`Session.kill` rather than by a policy rule."""
+"""The rule id of a kill ordered by hand (:meth:`Session.kill`, or the owner's) rather than by
+a policy rule."""
+_RELEARN = frozenset({"stale-policy", "session-killed"})
+"""Refusals of a decision that mean the gate's view is behind the log: learn, decide again."""
 
 
 def _now() -> datetime:
@@ -332,6 +335,23 @@ class Gate:
         return Session(self, book, session_id, run_id=None if run_id is None else str(run_id),
                        parent=None)  # fmt: skip
 
+    def learn_kills(self, book: Book) -> None:
+        """Fold into ``book`` the kills of this agent's sessions that its owner sealed.
+
+        The log refuses any decision but a kill in such a session (``session-killed``, spec
+        §4.8 rule 9); the gate learns the kill from it and decides again, so an owner's kill
+        takes effect at the agent's next decision.
+        """
+        owner = self.ledger.agent(self.address).owner
+        for stored in self.ledger.entries(agent=owner):
+            f = stored.entry.fields
+            if stored.entry.kind != "session" or f.get("agent") != self.address:
+                continue
+            sid = str(f["session_id"])
+            if sid not in book or book.get(sid).state.killed_by is None:
+                with contextlib.suppress(BookError):  # another gate's session: not ours
+                    book.apply(stored.entry, stored.index)
+
     def policy_for(self, agent: str) -> CompiledPolicy:
         """The policy in force for ``agent``: this gate's own, or another agent's sealed one.
 
@@ -530,9 +550,12 @@ class Session:
                 try:
                     entry, receipt = self.gate.seal(self.book, "decision", fields, time=proposed.at)
                 except EntryRejected as exc:
-                    if exc.code != "stale-policy" or attempt == 2:  # noqa: PLR2004 - one retry
+                    if exc.code not in _RELEARN or attempt == 2:  # noqa: PLR2004 - one retry
                         raise
-                    self.gate.refresh()
+                    if exc.code == "stale-policy":
+                        self.gate.refresh()
+                    else:
+                        self.gate.learn_kills(self.book)
                     continue
                 break
             sealed = GateDecision(
@@ -932,3 +955,38 @@ def _jsonable(kwargs: Mapping[str, Any]) -> dict[str, Any]:
             value = repr(value)  # noqa: PLW2901 - the sealed stand-in
         out[key] = value
     return out
+
+
+def owner_kill_fields(agent: str, session_id: str, reason: str) -> dict[str, Any]:
+    """The fields of an owner's kill of one of ``agent``'s sessions (spec §4.5c, rule 9).
+
+    Raises:
+        UsageError: the session id is not 1–256 characters.
+    """
+    if not 1 <= len(session_id) <= 256:  # noqa: PLR2004 - the session_id limit
+        raise UsageError("a session id is 1 to 256 characters")
+    return {
+        "session_id": session_id,
+        "event": "kill",
+        "agent": agent,
+        "rule_id": MANUAL_KILL,
+        "reason": reason[:1024] or "killed by its owner",
+    }
+
+
+def kill_session(
+    ledger: Ledger, owner: SigningKey, agent: str, session_id: str, reason: str
+) -> Receipt:
+    """Kill a session of ``agent`` as its ``owner``: sealed now, effective at its next decision.
+
+    The log then refuses every decision in the session but a kill (spec §4.8 rule 9), wherever
+    the agent runs; a session not started yet is killed as it starts.
+
+    Raises:
+        UsageError: ``owner`` is not the owner of ``agent``; NotFound: ``agent`` is unknown.
+    """
+    if ledger.agent(agent).owner != owner.address:
+        raise UsageError(
+            f"{owner.address} is not the owner of {agent}; only its owner kills its sessions"
+        )
+    return ledger.append_entry(owner, "session", owner_kill_fields(agent, session_id, reason))

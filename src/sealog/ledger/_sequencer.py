@@ -136,6 +136,52 @@ def _at(position: int, total: int, exc: EntryRejected) -> EntryRejected:
     return EntryRejected(f"entry {position} of {total}: {exc.message}", code=exc.code)
 
 
+class _Staged:
+    """What a group commit has accepted so far, not yet committed; layered per submission.
+
+    A submission is checked on a :meth:`layer` over the group's staged state and merged into it
+    only if it is accepted as a whole.
+    """
+
+    def __init__(self, base: _Staged | None = None) -> None:
+        self.base = base
+        self.heads: dict[str, Head] = {}
+        self.keys: dict[str, Registration] = {}
+        self.policies: dict[str, int] = {}
+        self.kills: dict[str, frozenset[str]] = {}
+
+    def layer(self) -> _Staged:
+        return _Staged(self)
+
+    def merge(self, layer: _Staged) -> None:
+        self.heads.update(layer.heads)
+        self.keys.update(layer.keys)
+        self.policies.update(layer.policies)
+        self.kills.update(layer.kills)
+
+    def heads_get(self, author: str) -> Head | None:
+        found = self.heads.get(author)
+        return found if found is not None or self.base is None else self.base.heads_get(author)
+
+    def registration(self, address: str) -> Registration | None:
+        found = self.keys.get(address)
+        if found is None and self.base is not None:
+            return self.base.registration(address)
+        return found
+
+    def version(self, agent: str) -> int:
+        found = self.policies.get(agent)
+        if found is None and self.base is not None:
+            return self.base.version(agent)
+        return found or 0
+
+    def killed(self, agent: str) -> frozenset[str]:
+        found = self.kills.get(agent)
+        if found is None and self.base is not None:
+            return self.base.killed(agent)
+        return found or frozenset()
+
+
 class Sequencer:
     """Serializes appends to one log."""
 
@@ -162,6 +208,8 @@ class Sequencer:
         self._keys: dict[str, Registration] = {}
         self._public: dict[str, PublicKey] = {}
         self._policies: dict[str, int] = {}
+        self._kills: dict[str, frozenset[str]] = {}
+        """Per agent, the sessions its owner killed (read with its policy version)."""
         self._tally = _Tally()
 
     def stats(self) -> SequencerStats:
@@ -282,21 +330,16 @@ class Sequencer:
             with self._storage.writer() as txn:
                 size = txn.size()
                 tree = self._load_tree(size)
-                staged_heads: dict[str, Head] = {}
-                staged_keys: dict[str, Registration] = {}
-                staged_policies: dict[str, int] = {}
+                staged = _Staged()
                 accepted: list[_Pending] = []
                 for pending in group:
+                    layer = staged.layer()
                     try:
-                        heads, keys, policies = self._check(
-                            pending.entries, staged_heads, staged_keys, staged_policies, size
-                        )
+                        self._check(pending.entries, layer, size)
                     except EntryRejected as exc:
                         pending.fail(exc)
                         continue
-                    staged_heads.update(heads)
-                    staged_keys.update(keys)
-                    staged_policies.update(policies)
+                    staged.merge(layer)
                     accepted.append(pending)
                     size += len(pending.entries)
                 if not accepted:
@@ -313,15 +356,13 @@ class Sequencer:
                         first_index=first,
                         entries=[e for p in accepted for e in p.entries],
                         nodes=nodes,
-                        registrations=list(staged_keys.values()),
+                        registrations=list(staged.keys.values()),
                         checkpoint_size=tree.size,
                         checkpoint_note=text,
                     )
                 )
         except BaseException as exc:
-            self._tree = None
-            self._heads.clear()
-            self._policies.clear()
+            self._forget()
             error = exc if isinstance(exc, Error) else StorageError(f"commit failed: {exc}")
             for pending in group:
                 if not pending.event.is_set():
@@ -329,9 +370,10 @@ class Sequencer:
             if not isinstance(exc, Exception):
                 raise
             return
-        self._heads.update(staged_heads)
-        self._keys.update(staged_keys)
-        self._policies.update(staged_policies)
+        self._heads.update(staged.heads)
+        self._keys.update(staged.keys)
+        self._policies.update(staged.policies)
+        self._kills.update(staged.kills)
         self._tally.commit(len(accepted), tree.size - first, time.perf_counter() - started)
         index = first
         for pending in accepted:
@@ -340,12 +382,18 @@ class Sequencer:
                 index += 1
             pending.event.set()
 
+    def _forget(self) -> None:
+        """Drop every cached view of the log (after a failed commit, or another writer's)."""
+        self._tree = None
+        self._heads.clear()
+        self._policies.clear()
+        self._kills.clear()
+
     def _load_tree(self, size: int) -> CompactRange:
         """The frontier at ``size``; reload everything if another writer moved the log."""
         if self._tree is not None and self._tree.size == size:
             return self._tree
-        self._heads.clear()
-        self._policies.clear()
+        self._forget()
         wanted = CompactRange.nodes_for(size)
         found = self._storage.read_nodes(wanted)
         if len(found) != len(wanted):
@@ -353,74 +401,64 @@ class Sequencer:
         self._tree = CompactRange(size, [found[n] for n in wanted])
         return self._tree
 
-    def _check(
-        self,
-        entries: list[SignedEntry],
-        staged_heads: dict[str, Head],
-        staged_keys: dict[str, Registration],
-        staged_policies: dict[str, int],
-        first_index: int,
-    ) -> tuple[dict[str, Head], dict[str, Registration], dict[str, int]]:
-        """Chain, registry and policy rules for one submission, against committed + staged state."""
-        heads: dict[str, Head] = {}
-        keys: dict[str, Registration] = {}
-        policies: dict[str, int] = {}
+    def _check(self, entries: list[SignedEntry], staged: _Staged, first_index: int) -> None:
+        """Chain, registry, policy and session rules for one submission, staged in ``staged``."""
         total = len(entries)
         for position, entry in enumerate(entries, 1):
             try:
                 author = entry.author
                 if (
-                    author not in keys
-                    and author not in staged_keys
+                    staged.registration(author) is None
                     and self.registration(author) is None
                     and not _self_registration(entry)
                 ):
                     raise EntryRejected(f"author {author} is not registered", code="unknown-author")
-                head = heads.get(author) or staged_heads.get(author) or self.head(author)
-                _check_link(entry, head)
-                heads[author] = Head(entry.seq, entry.leaf, entry.time)
+                _check_link(entry, staged.heads_get(author) or self.head(author))
+                staged.heads[author] = Head(entry.seq, entry.leaf, entry.time)
                 if entry.kind == "register":
-                    reg = self._registration_of(
-                        entry, first_index + position - 1, keys, staged_keys
-                    )
-                    keys[reg.address] = reg
+                    reg = self._registration_of(entry, first_index + position - 1, staged)
+                    staged.keys[reg.address] = reg
                 elif entry.kind == "policy":
-                    agent = str(entry.fields["agent"])
-                    governed = keys.get(agent) or staged_keys.get(agent) or self.registration(agent)
-                    if governed is None or governed.role != "agent" or governed.owner != author:
-                        raise EntryRejected(
-                            f"only the owner of agent {agent} sets its policy", code="not-allowed"
-                        )
-                    latest = policies.get(agent) or staged_policies.get(agent)
-                    latest = latest or self.policy_version(agent, governed.owner)
-                    if entry.fields["version"] != latest + 1:
-                        raise EntryRejected(
-                            f"policy version {entry.fields['version']} of {agent} does not follow "
-                            f"version {latest}",
-                            code="policy-version",
-                        )
-                    policies[agent] = int(entry.fields["version"])
+                    self._check_policy(entry, staged)
                 elif entry.kind == "decision":
-                    self._check_decision(entry, keys, staged_keys, policies, staged_policies)
+                    self._check_decision(entry, staged)
+                elif entry.kind == "session" and entry.fields.get("agent") is not None:
+                    self._check_owner_kill(entry, staged)
             except EntryRejected as exc:
                 raise _at(position, total, exc) from exc
-        return heads, keys, policies
 
-    def _check_decision(
-        self,
-        entry: SignedEntry,
-        keys: dict[str, Registration],
-        staged_keys: dict[str, Registration],
-        policies: dict[str, int],
-        staged_policies: dict[str, int],
-    ) -> None:
-        """A decision is an agent's, under the policy version in force (none: no version)."""
+    def _governed(self, agent: str, staged: _Staged) -> Registration | None:
+        """The registry record of ``agent`` if it is an agent (with an owner)."""
+        reg = staged.registration(agent) or self.registration(agent)
+        return reg if reg is not None and reg.role == "agent" and reg.owner else None
+
+    def _check_policy(self, entry: SignedEntry, staged: _Staged) -> None:
+        """A policy is its agent's owner's, and the next version (rule 7)."""
+        agent = str(entry.fields["agent"])
+        governed = self._governed(agent, staged)
+        if governed is None or governed.owner != entry.author:
+            raise EntryRejected(
+                f"only the owner of agent {agent} sets its policy", code="not-allowed"
+            )
+        latest = staged.version(agent) or self.policy_version(agent, entry.author)
+        if entry.fields["version"] != latest + 1:
+            raise EntryRejected(
+                f"policy version {entry.fields['version']} of {agent} does not follow "
+                f"version {latest}",
+                code="policy-version",
+            )
+        staged.policies[agent] = int(entry.fields["version"])
+
+    def _check_decision(self, entry: SignedEntry, staged: _Staged) -> None:
+        """A decision is an agent's, under the policy version in force (rule 8).
+
+        In a session its owner killed, it is a kill (rule 9).
+        """
         author = entry.author
-        reg = keys.get(author) or staged_keys.get(author) or self.registration(author)
-        if reg is None or reg.role != "agent" or reg.owner is None:
+        reg = self._governed(author, staged)
+        if reg is None or reg.owner is None:
             raise EntryRejected("only agents seal decisions", code="not-allowed")
-        latest = policies.get(author) or staged_policies.get(author)
-        latest = latest or self.policy_version(author, reg.owner)
+        latest = staged.version(author) or self.policy_version(author, reg.owner)
         cited = entry.fields.get("policy_version") or 0
         if cited != latest:
             said = f"policy version {cited}" if cited else "no sealed policy"
@@ -428,31 +466,60 @@ class Sequencer:
                 f"decision cites {said} but version {latest} of {author} is in force",
                 code="stale-policy",
             )
+        sid = str(entry.fields["session_id"])
+        if entry.fields["outcome"] != "kill" and (
+            sid in staged.killed(author) or sid in self.owner_kills(author, reg.owner)
+        ):
+            raise EntryRejected(
+                f"session {sid!r} of {author} was killed by its owner; only a kill decision "
+                "may follow",
+                code="session-killed",
+            )
+
+    def _check_owner_kill(self, entry: SignedEntry, staged: _Staged) -> None:
+        """A session entry naming an ``agent`` is a kill by that agent's owner (rule 9)."""
+        agent = str(entry.fields["agent"])
+        governed = self._governed(agent, staged)
+        if governed is None or governed.owner != entry.author:
+            raise EntryRejected(
+                f"only the owner of agent {agent} kills its sessions", code="not-allowed"
+            )
+        known = staged.killed(agent) | self.owner_kills(agent, entry.author)
+        staged.kills[agent] = known | {str(entry.fields["session_id"])}
 
     def policy_version(self, agent: str, owner: str) -> int:
-        """The latest policy version of ``agent`` committed, 0 if none.
-
-        Read once from its owner's ``policy`` entries, then cached.
-        """
+        """The latest policy version of ``agent`` committed, 0 if none."""
         if agent not in self._policies:
-            versions = [
-                int(stored.entry.fields["version"])
-                for stored in self._storage.entries(author=owner)
-                if stored.entry.kind == "policy" and stored.entry.fields.get("agent") == agent
-            ]
-            self._policies[agent] = max(versions, default=0)
+            self._read_owner(agent, owner)
         return self._policies[agent]
 
-    def _registration_of(
-        self,
-        entry: SignedEntry,
-        index: int,
-        keys: dict[str, Registration],
-        staged_keys: dict[str, Registration],
-    ) -> Registration:
+    def owner_kills(self, agent: str, owner: str) -> frozenset[str]:
+        """The sessions of ``agent`` its owner has killed (committed)."""
+        if agent not in self._kills:
+            self._read_owner(agent, owner)
+        return self._kills[agent]
+
+    def _read_owner(self, agent: str, owner: str) -> None:
+        """Read what ``owner`` has sealed about ``agent`` (its policy versions, its kills) once.
+
+        Owners write little (registrations, policies, kills), so one pass over the owner's
+        chain is cheap; the result is cached until another writer moves the log.
+        """
+        versions: list[int] = [0]
+        kills: set[str] = set()
+        for stored in self._storage.entries(author=owner):
+            f = stored.entry.fields
+            if stored.entry.kind == "policy" and f.get("agent") == agent:
+                versions.append(int(f["version"]))
+            elif stored.entry.kind == "session" and f.get("agent") == agent:
+                kills.add(str(f["session_id"]))
+        self._policies.setdefault(agent, max(versions))
+        self._kills.setdefault(agent, frozenset(kills))
+
+    def _registration_of(self, entry: SignedEntry, index: int, staged: _Staged) -> Registration:
         fields = entry.fields
         subject = str(fields["subject"])
-        if subject in keys or subject in staged_keys or self.registration(subject) is not None:
+        if staged.registration(subject) is not None or self.registration(subject) is not None:
             raise EntryRejected(f"{subject} is already registered", code="already-registered")
         role = str(fields["role"])
         if role == "owner":
@@ -460,8 +527,7 @@ class Sequencer:
                 raise EntryRejected("an owner registers itself", code="not-allowed")
             owner = None
         else:
-            sponsor = keys.get(entry.author) or staged_keys.get(entry.author)
-            sponsor = sponsor or self.registration(entry.author)
+            sponsor = staged.registration(entry.author) or self.registration(entry.author)
             if sponsor is None or sponsor.role != "owner":
                 raise EntryRejected("only a registered owner registers agents", code="not-allowed")
             owner = entry.author

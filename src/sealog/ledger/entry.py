@@ -362,6 +362,9 @@ def _check_session(fields: Mapping[str, Any]) -> None:
         raise _reject("bad-field", "a delivery event carries the delivery record (an object)")
     if event == "kill" and type(fields.get("rule_id")) is not str:
         raise _reject("bad-field", "a kill names the rule_id that fired")
+    agent = fields.get("agent")
+    if agent is not None and (type(agent) is not str or not is_address(agent) or event != "kill"):
+        raise _reject("bad-field", "agent names the killed session's agent, on a kill only")
     figures = fields.get("figures")
     if figures is not None and (
         type(figures) is not dict

@@ -56,6 +56,27 @@ def set_policy(
     return once.run(lambda: submit_entries(svc, author, [entry])[0])
 
 
+@router.post("/sessions/{session_id}/kill", tags=["gate"], status_code=201)
+def kill(
+    session_id: Annotated[str, PathParam(min_length=1, max_length=256)],
+    entry: WireEntry,
+    svc: ServiceDep,
+    author: Author,
+    once: IdempotencyDep,
+) -> SubmittedOut:
+    """Kill a session: its agent's own kill, or its owner's (``agent`` names the agent).
+
+    The agent's next decision in the session is then a kill, wherever the agent runs.
+    """
+    parsed = entry.parse()
+    f = parsed.fields
+    if parsed.kind != "session" or f.get("event") != "kill" or f.get("session_id") != session_id:
+        raise UsageError(
+            f"POST /sessions/{{id}}/kill takes one kill entry of session {session_id!r}"
+        )
+    return once.run(lambda: submit_entries(svc, author, [entry])[0])
+
+
 @router.post("/sessions/{session_id}/draft", tags=["gate"])
 async def draft(
     session_id: Annotated[str, PathParam(min_length=1, max_length=256)],

@@ -158,3 +158,25 @@ def test_verify_replay_of_a_full_bundle_offline(capsys, home, tmp_path):
     code, _, err = run(capsys, "verify", str(partial), "--replay")
     assert code == 2
     assert "export a full bundle" in err
+
+
+def test_the_owner_kills_a_session_and_the_next_decide_is_a_kill(capsys, home):
+    """`sealog kill` as the owner: the next `decide` in that session exits 1 with a kill."""
+    assert run(capsys, "decide", "quote", "--as", "bot", "--session", "s9")[0] == 0
+    code, out, err = run(capsys, "kill", "s9", "--agent", "bot", "--as", "acme",
+                         "--reason", "runaway", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["session_id"] == "s9"
+    code, out, _ = run(capsys, "decide", "quote", "--as", "bot", "--session", "s9", "--json")
+    assert (code, json.loads(out)["outcome"]) == (1, "kill")
+
+
+def test_only_the_owner_may_kill_from_the_command_line(capsys, home):
+    """The agent's own key is not its owner's: exit 2 with the reason, nothing sealed."""
+    with Ledger.open(home) as ledger:
+        size = ledger.size()
+    code, _, err = run(capsys, "kill", "s9", "--agent", "bot", "--as", "bot")
+    assert code == 2
+    assert "not the owner" in err
+    with Ledger.open(home) as ledger:
+        assert ledger.size() == size

@@ -151,6 +151,40 @@ def test_a_manual_kill_refuses_later_actions(world: World) -> None:
     assert replay(world.ledger.entries()).ok
 
 
+def test_the_owner_kills_a_running_session_from_elsewhere(world: World) -> None:
+    """An operator with only the owner's key kills the session: the agent's next action is a
+    sealed kill, the session counts as killed, and the replay agrees."""
+    s = world.client.session()
+    assert s.pre_action("post_reply").allowed
+    operator = world.other(world.owner)
+    receipt = operator.kill_session(world.owner, s.id, "runaway", agent=world.client.key.address)
+    operator.close()
+    assert receipt["kind"] == "session"
+    with pytest.raises(SessionKilled):
+        s.pre_action("post_reply")
+    assert world.client.agent(world.client.key.address).sessions_killed == 1
+    assert replay(world.ledger.entries()).ok
+    doomed = "not-started-yet"
+    world.client.kill_session(world.owner, doomed, "pre-emptive")
+    with pytest.raises(SessionKilled):
+        world.client.session(doomed).pre_action("post_reply")
+    assert replay(world.ledger.entries()).ok
+
+
+def test_only_the_owner_kills_a_session(world: World) -> None:
+    """Another owner's kill is refused before anything is sealed."""
+    s = world.client.session()
+    size = world.ledger.size()
+    stranger = SigningKey.generate()
+    other = world.other(SigningKey.generate())
+    other.register(stranger)  # the stranger owns another agent
+    other.close()
+    with pytest.raises(UsageError, match="not the owner"):
+        world.client.kill_session(stranger, s.id, "mine now")
+    assert world.ledger.size() == size + 2  # the stranger's registrations only
+    assert s.pre_action("post_reply").allowed
+
+
 def test_verify_an_entry_and_the_chain(world: World) -> None:
     """verify answers signature_valid, chain_intact, included and the decision recomputes."""
     client = world.client

@@ -12,6 +12,7 @@ import pytest
 from server_world import InProcessApp, wire
 
 from sealog.crypto import SigningKey
+from sealog.gate.session import owner_kill_fields
 from sealog.ledger import Ledger, SignedEntry
 from sealog.ledger.entry import parse_time
 from sealog.policy import load_policy
@@ -277,6 +278,32 @@ def test_registrations_and_policies_take_idempotency_keys_too(api, keys, route):
                          **{"idempotency-key": "r"})  # fmt: skip
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
+
+
+def test_the_owner_kills_a_session_over_http(api, registered):
+    """POST /sessions/{id}/kill with the owner's signed kill: 201; the next draft is a kill."""
+    owner, agent = registered
+    kill = wire(api.ledger.sign_next(owner, "session", owner_kill_fields(agent.address, "s1", "x")))
+    problem(api.post("/sessions/s2/kill", owner, kill), 400, "usage")
+    answer = api.post("/sessions/s1/kill", owner, kill)
+    assert answer.status_code == 201, answer.text
+    draft = api.post("/sessions/s1/draft", agent, {"action": "post_reply"})
+    assert draft.json()["outcome"] == "kill"
+    assert api.get(f"/agents/{agent.address}").json()["stats"]["sessions_killed"] == 1
+
+
+def test_a_stranger_cannot_kill_an_agents_session_over_http(api, registered):
+    """A kill signed by another owner is refused (409 not-allowed); nothing is stored."""
+    _, agent = registered
+    stranger = SigningKey.generate()
+    own = {"subject": stranger.address, "public_key": stranger.public_key.b64, "role": "owner"}
+    assert api.post("/agents", stranger, {"entries": [wire(api.ledger.sign_next(
+        stranger, "register", own))]}).status_code == 201  # fmt: skip
+    kill = wire(api.ledger.sign_next(stranger, "session",
+                                     owner_kill_fields(agent.address, "s1", "x")))  # fmt: skip
+    size = api.ledger.size()
+    problem(api.post("/sessions/s1/kill", stranger, kill), 409, "not-allowed")
+    assert api.ledger.size() == size
 
 
 def test_unknown_routes_are_problems_too(api):
