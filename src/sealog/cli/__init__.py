@@ -15,7 +15,19 @@ from pathlib import Path
 import typer
 
 from sealog import __version__
-from sealog.cli import agents, apps, demo, entries, gate, keys, policy, serve, transparency, verify
+from sealog.cli import (
+    agents,
+    apps,
+    demo,
+    entries,
+    gate,
+    keys,
+    policy,
+    serve,
+    traces,
+    transparency,
+    verify,
+)
 from sealog.cli._common import EXIT_BAD_INPUT, State, err, exit_code_for
 from sealog.errors import Error
 
@@ -61,13 +73,24 @@ transparency.register(app)
 verify.register(app)
 policy.register(app)
 gate.register(app)
+traces.register(app)
 demo.register(app)
 serve.register(app)
 
 
+_POLICY_COMMANDS = frozenset({"check", "explain", "set", "show", "history", "--help", "-h"})
+
+
+def _aliased(args: list[str]) -> list[str]:
+    """``sealog policy TRACE POLICY`` is ``guard``'s alias; ``policy CMD`` stays the group."""
+    if len(args) >= 3 and args[0] == "policy" and args[1] not in _POLICY_COMMANDS:  # noqa: PLR2004
+        return ["guard", *args[1:]]
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 1 negative answer, 2 bad usage or input)."""
-    args = sys.argv[1:] if argv is None else argv
+    args = _aliased(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
         app(args=args, prog_name="sealog")
