@@ -51,7 +51,8 @@ class _Served:
             self.port = probe.getsockname()[1]
         code = (
             "import uvicorn; from sealog.server import Settings, create_app; "
-            f"uvicorn.run(create_app(Settings(home={str(self.home)!r}, rate=1e9, burst=10**9)), "
+            f"uvicorn.run(create_app(Settings(home={str(self.home)!r}, rate=1e9, burst=10**9, "
+            "gc_freeze=True)), "
             "host='127.0.0.1', "
             f"port={self.port}, log_level='warning', access_log=False)"
         )

@@ -73,7 +73,7 @@ def serve(
     try:
         configure_logging(level)
         settings = Settings(home=found.path, db=db, max_body=max_body, ledger=ledger,
-                            rate=rate, burst=burst)  # fmt: skip
+                            rate=rate, burst=burst, gc_freeze=True)  # fmt: skip
         config = uvicorn.Config(
             create_app(settings), host=host, port=port, log_config=None, log_level=level,
             access_log=False, server_header=False, lifespan="on",
