@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bench import audit, decide, gate, ingest, proofs, service
+from bench import audit, decide, gate, ingest, proofs, service, traces
 from bench._common import OUT, Result, load_average, log, machine, source_state, table
 
 BENCHMARKS = {
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "decide": decide.run,
     "gate": gate.run,
     "service": service.run,
+    "traces": traces.run,
 }
 
 

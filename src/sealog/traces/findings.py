@@ -195,6 +195,8 @@ class Findings:
                 if _sensitive(path):
                     verb = "reads" if kind == "file_read" else "writes"
                     sev: Severity = "medium" if kind == "file_read" else "high"
+                    if event.status == "denied":
+                        verb, sev = f"tried to {verb[:-1]} (refused)", "low"
                     self._hit("sensitive-path", sev, event, f"{verb} a sensitive file", path)
         if kind == "permission":
             self._permission(event)

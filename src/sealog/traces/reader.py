@@ -74,7 +74,10 @@ def _layout(path: Path, head: bytes) -> str:
         return "array"
     if not text.startswith(b"{"):
         raise InputError(f"{path} does not start with JSON (a '{{' or '[')")
-    first = text.split(b"\n", 1)[0]
+    with path.open("rb") as f:
+        first = f.readline(MAX_LINE)
+        while first.strip() in {b"", b"\xef\xbb\xbf"}:
+            first = f.readline(MAX_LINE)
     try:
         json.loads(first)
     except ValueError:
