@@ -25,8 +25,10 @@ _SHELL = frozenset(
 )  # fmt: skip
 _READ = frozenset(
     {"read", "read_file", "view", "cat", "open_file", "notebookread", "read_text_file",
-     "get_file_contents", "read_many_files"}
+     "get_file_contents", "read_many_files", "grep", "search_file_content"}
 )  # fmt: skip
+_NOT_SHELL = frozenset({"slashcommand", "skill", "task", "agent"})
+"""Tools whose ``command`` argument is not a shell command (``/review``, a sub-agent)."""
 _WRITE = frozenset({"write", "write_file", "create_file", "save_file", "write_text_file"})
 _EDIT = frozenset(
     {"edit", "multiedit", "notebookedit", "apply_patch", "str_replace_editor", "edit_file",
@@ -119,7 +121,7 @@ def classify(  # noqa: PLR0911 - one answer per kind
     args = args or {}
     name = _norm(tool or "")
     command = next((command_text(args[k]) for k in _COMMAND_KEYS if k in args), None)
-    if name in _SHELL or (command is not None and name not in _EDIT | _WRITE | _READ):
+    if name in _SHELL or (command is not None and name not in _EDIT | _WRITE | _READ | _NOT_SHELL):
         return Classified("shell", command=command)
     if name == "apply_patch" or (raw_input is not None and "*** Begin Patch" in raw_input):
         text = raw_input or str(args.get("input") or args.get("patch") or "")

@@ -31,6 +31,7 @@ limits runtime or rates fails when the run carries no timestamps.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -42,7 +43,7 @@ from sealog.policy.cost import price
 from sealog.policy.model import BudgetLimit, CountLimit, DurationLimit
 from sealog.traces.events import TOOL_KINDS, Event
 
-__all__ = ["ACTION_OF", "Guard", "Violation"]
+__all__ = ["ACTION_OF", "MAX_VIOLATIONS", "Guard", "Violation"]
 
 ACTION_OF = {
     "shell": "Shell",
@@ -53,6 +54,8 @@ ACTION_OF = {
     "git": "GitHub",
 }
 """The action name a tool event of each kind is proposed as (``tool_call``: its tool's name)."""
+MAX_VIOLATIONS = 10_000
+"""Violations listed one by one; past this many they are only counted (by rule)."""
 EXTERNAL = "ExternalContent"
 """The content label every event after a network fetch carries in ``sources``."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -89,6 +92,8 @@ class Guard:
     policy: CompiledPolicy
     state: SessionState = field(default_factory=SessionState.empty)
     violations: list[Violation] = field(default_factory=list)
+    by_rule: Counter[str] = field(default_factory=Counter)
+    """Every violation counted by rule, listed or not."""
     checked: int = 0
     """Tool events the policy decided on."""
     blocked_attempts: int = 0
@@ -124,13 +129,11 @@ class Guard:
     def finish(self) -> list[Violation]:
         """The violations, plus the session-wide rules on the final state and missing telemetry."""
         now = self._last or _EPOCH
-        reported = {v.rule_id for v in self.violations}
+        reported = set(self.by_rule)
         for verdict in self.policy.standing(self.state, now):
             failed = not verdict.passed and verdict.effect in {"deny", "kill", "ask"}
             if failed and verdict.rule_id not in reported:
-                self.violations.append(
-                    Violation(-1, verdict.rule_id, verdict.effect, verdict.detail, "(run)")
-                )
+                self._note(Violation(-1, verdict.rule_id, verdict.effect, verdict.detail, "(run)"))
         self._telemetry()
         return self.violations
 
@@ -192,11 +195,21 @@ class Guard:
             sources=sources,
         )
 
+    def _note(self, violation: Violation) -> None:
+        self.by_rule[violation.rule_id] += 1
+        if len(self.violations) < MAX_VIOLATIONS:
+            self.violations.append(violation)
+
+    @property
+    def total(self) -> int:
+        """Every violation found, listed or only counted."""
+        return sum(self.by_rule.values())
+
     def _violated(self, event: Event, proposed: ProposedAction, decision: Decision) -> None:
         line = event.source.line if event.source else None
         for verdict in decision.verdicts:
             if not verdict.passed and verdict.effect in {"deny", "ask", "kill"}:
-                self.violations.append(
+                self._note(
                     Violation(
                         event.index,
                         verdict.rule_id,
@@ -220,12 +233,12 @@ class Guard:
                 why = None
             if why is not None:
                 rule = next(r.rule_id for r in rules if isinstance(r, BudgetLimit))
-                self.violations.append(Violation(-1, rule, "deny", f"unknown cost: {why}", "(run)"))
+                self._note(Violation(-1, rule, "deny", f"unknown cost: {why}", "(run)"))
         timed = [r for r in rules if isinstance(r, DurationLimit)] + [
             r for r in rules if isinstance(r, CountLimit) and r.window is not None
         ]
         if timed and not self._timed:
-            self.violations.append(
+            self._note(
                 Violation(
                     -1,
                     timed[0].rule_id,

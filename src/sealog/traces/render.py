@@ -25,6 +25,8 @@ from sealog.traces.guard import Violation
 
 __all__ = ["github", "html_report", "inspect_json", "inspect_text", "sarif", "verdict_text"]
 
+_SHOWN = 50
+"""Violations a terminal lists one by one (all are counted, JSON and SARIF list up to 10,000)."""
 _COLOUR = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 _SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note",
                 "info": "note"}  # fmt: skip
@@ -95,6 +97,8 @@ def _guard_json(analysis: Analysis) -> dict[str, Any]:
         "checked_events": guard.checked,
         "blocked_attempts": guard.blocked_attempts,
         "killed_at_event": guard.killed_at,
+        "violation_count": guard.total,
+        "violations_by_rule": dict(guard.by_rule.most_common()),
         "violations": [v.to_dict() for v in analysis.violations],
     }
 
@@ -205,9 +209,9 @@ def verdict_text(analysis: Analysis, console: Console) -> None:
         console.print(f"[bold green]PASS[/bold green]  {guard.checked} events checked, "
                       "no violation")  # fmt: skip
     else:
-        console.print(f"[bold red]FAIL[/bold red]  {len(analysis.violations)} violation(s) in "
+        console.print(f"[bold red]FAIL[/bold red]  {guard.total} violation(s) in "
                       f"{guard.checked} events checked")  # fmt: skip
-        for v in analysis.violations:
+        for v in analysis.violations[:_SHOWN]:
             where = (
                 "the run"
                 if v.index < 0
@@ -215,6 +219,9 @@ def verdict_text(analysis: Analysis, console: Console) -> None:
             )
             console.print(f"  [red]{v.outcome}[/red] {escape(v.rule_id)}: {escape(v.detail)}  "
                           f"[dim]({escape(v.action)}, {where})[/dim]")  # fmt: skip
+    if guard.total > _SHOWN:
+        rules = ", ".join(f"{escape(r)} ×{n}" for r, n in guard.by_rule.most_common())
+        console.print(f"  … {guard.total - _SHOWN} more; by rule: {rules}")
     if guard.killed_at is not None:
         console.print(f"  the live gate would have killed the run at event {guard.killed_at}")
     if guard.blocked_attempts:
@@ -359,7 +366,7 @@ def html_report(analysis: Analysis) -> str:
     parts = [head]
     if analysis.guard is not None:
         ok = analysis.passed
-        word, n = ("PASS" if ok else "FAIL"), len(analysis.violations)
+        word, n = ("PASS" if ok else "FAIL"), analysis.guard.total
         parts.append(f"<div class='verdict {'pass' if ok else 'fail'}' id=verdict>"
                      f"{word} — {n} violation(s)</div>")  # fmt: skip
     parts.append("</header><main><div class=cards>")

@@ -87,3 +87,9 @@ def test_command_text_refuses_what_is_not_a_command():
     assert command_text(["a", 1]) is None
     assert command_text({"cmd": "x"}) is None
     assert command_text([]) is None
+
+
+def test_grep_reads_file_contents_and_a_slash_command_is_not_a_shell():
+    """Grep returns file contents (a read); SlashCommand's command is not a shell line."""
+    assert classify("Grep", {"pattern": "KEY", "path": ".env"}).kind == "file_read"
+    assert classify("SlashCommand", {"command": "/review"}).kind == "tool_call"
