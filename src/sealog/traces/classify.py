@@ -39,7 +39,9 @@ _FETCH = frozenset(
      "browser", "open_url", "websearch", "web_search", "web_search_call", "search_web",
      "curl", "download", "get_url"}
 )  # fmt: skip
-_GIT_TOOL = re.compile(r"^(git|github)[._-]|^(create|merge|update)_(pull_request|issue)|^push_")
+_GIT_TOOL = re.compile(
+    r"^(git|github|gh)$|^(git|github)[._-]|^(create|merge|update)_(pull_request|issue)|^push_"
+)
 _URL = re.compile(r"https?://[^\s'\"<>]+")
 _PATH_KEYS = ("file_path", "path", "filename", "file", "notebook_path", "target_file", "paths")
 _COMMAND_KEYS = ("command", "cmd", "script", "commands", "argv")

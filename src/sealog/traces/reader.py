@@ -7,8 +7,8 @@ Three layouts are read, and told apart by their first bytes:
 * **A JSON array** — streamed element by element (``ijson``), so a file of a million events is
   never held whole. Each element's :attr:`Record.line` is its 1-based position in the array.
 * **A JSON object document** (pretty-printed; an OTLP export, ``{"data": [...]}``) — one record,
-  the whole object; or, when it is large and holds its events under ``events``, each of those
-  events streamed.
+  the whole object; or, when it is large, each element of its first top-level array under one of
+  :data:`STREAMED_KEYS` streamed.
 
 Input that is not a trace at all — a directory, an empty file, binary data, text that is no
 JSON — is refused with an :class:`~sealog.errors.InputError` naming the file and the reason.
@@ -27,13 +27,15 @@ import ijson  # type: ignore[import-untyped]
 from sealog.errors import InputError
 from sealog.traces.adapters._base import Record
 
-__all__ = ["MAX_LINE", "Malformed", "peek", "records"]
+__all__ = ["MAX_LINE", "STREAMED_KEYS", "Malformed", "peek", "records"]
 
 MAX_LINE = 64 << 20
 """Longest JSONL line read (64 MiB); a longer one is reported malformed and skipped."""
 _WHOLE = 64 << 20
 """JSON object documents up to this size are parsed whole; larger ones are streamed."""
 _SNIFF = 8192
+STREAMED_KEYS = ("events", "data", "steps", "spans", "messages", "resourceSpans")
+"""Keys under which a large JSON document's records are streamed, the first found used."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +107,27 @@ def records(path: Path) -> Iterator[Record | Malformed]:
             elif path.stat().st_size <= _WHOLE:
                 yield Record(1, json.load(f))
             else:
-                for position, item in enumerate(ijson.items(f, "events.item", use_float=True), 1):
+                prefix = f"{_array_key(path)}.item"
+                for position, item in enumerate(ijson.items(f, prefix, use_float=True), 1):
                     yield Record(position, item)
         except (ijson.JSONError, ValueError) as exc:
             raise InputError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def _array_key(path: Path) -> str:
+    """The top-level key of a large document whose array holds the records.
+
+    Raises:
+        InputError: no top-level array under one of :data:`STREAMED_KEYS`.
+    """
+    with path.open("rb") as f:
+        for prefix, event, _ in ijson.parse(f):
+            if prefix in STREAMED_KEYS and event == "start_array":
+                return prefix
+    raise InputError(
+        f"{path} is a JSON document over {_WHOLE >> 20} MiB with no top-level array under "
+        f"{', '.join(STREAMED_KEYS)}; give it as JSONL"
+    )
 
 
 def _jsonl(path: Path) -> Iterator[Record | Malformed]:

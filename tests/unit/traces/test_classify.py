@@ -93,3 +93,8 @@ def test_grep_reads_file_contents_and_a_slash_command_is_not_a_shell():
     """Grep returns file contents (a read); SlashCommand's command is not a shell line."""
     assert classify("Grep", {"pattern": "KEY", "path": ".env"}).kind == "file_read"
     assert classify("SlashCommand", {"command": "/review"}).kind == "tool_call"
+
+
+def test_bare_git_and_github_tools_are_git():
+    """Tools named just git, github or gh are git actions."""
+    assert {classify(name, {}).kind for name in ("git", "github", "gh")} == {"git"}

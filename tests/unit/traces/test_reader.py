@@ -70,3 +70,21 @@ def test_a_truncated_json_document_is_refused(tmp_path):
     path.write_text('[{"a": 1}, {"b": ')
     with pytest.raises(InputError, match="not valid JSON"):
         list(records(path))
+
+
+@pytest.mark.parametrize("key", ["events", "data", "spans"])
+def test_a_large_document_streams_its_records_array(tmp_path, monkeypatch, key):
+    """Past the whole-parse size, the elements of the document's records array stream."""
+    monkeypatch.setattr("sealog.traces.reader._WHOLE", 100)
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"run_id": "r", key: [{"i": i} for i in range(50)]}, indent=1))
+    assert [r.value["i"] for r in records(path)] == list(range(50))
+
+
+def test_a_large_document_without_a_records_array_is_refused(tmp_path, monkeypatch):
+    """A large document with nothing to stream says to give it as JSONL."""
+    monkeypatch.setattr("sealog.traces.reader._WHOLE", 10)
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"run": {"x": list(range(20))}}, indent=1))
+    with pytest.raises(InputError, match="give it as JSONL"):
+        list(records(path))

@@ -40,11 +40,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sealog.traces.events import Event, RunInfo, Source
 
-__all__ = ["MAX_PENDING", "Adapter", "Record", "text_of"]
+__all__ = ["MAX_PENDING", "Adapter", "Record", "nonempty", "text_of", "utc_time"]
 
 MAX_PENDING = 10_000
 """Most tool calls an adapter holds while waiting for their results; past it the oldest is
@@ -117,3 +118,33 @@ def text_of(value: Any, limit: int = 1 << 20) -> str | None:
     else:
         out = json.dumps(value, ensure_ascii=False, default=str)
     return out[:limit]
+
+
+def nonempty(value: Any) -> str | None:
+    """``value`` if it is a non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def utc_time(value: Any) -> str | None:
+    """A time as ISO 8601 UTC with milliseconds and ``Z``; None if it is not a time.
+
+    Takes ISO strings (naive ones are taken as UTC) and numbers since the epoch in seconds,
+    milliseconds, microseconds or nanoseconds (told apart by magnitude), also as digit strings.
+    """
+    raw: Any = value
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw.strip())
+    try:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            seconds = float(raw)
+            while seconds > 1e11:  # noqa: PLR2004 - ms, µs, ns since the epoch → s
+                seconds /= 1000
+            moment = datetime.fromtimestamp(seconds, UTC)
+        elif isinstance(raw, str) and raw.strip():
+            moment = datetime.fromisoformat(raw.strip())
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        else:
+            return None
+    except (ValueError, OverflowError, OSError):
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -78,6 +78,7 @@ from typing import Any, ClassVar
 
 from sealog.policy.cost import Usage
 from sealog.traces.adapters._base import MAX_PENDING, Adapter, Record, text_of
+from sealog.traces.adapters._base import nonempty as _str
 from sealog.traces.classify import classify
 from sealog.traces.events import Event, EventKind
 
@@ -143,10 +144,6 @@ def _sniff_one(value: Any) -> bool:
     if "session_id" in value and (kind in {"system", "assistant", "user", "result"}):
         return kind != "system" or "subtype" in value
     return False
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _count(value: Any) -> int:

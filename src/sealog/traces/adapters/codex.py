@@ -45,6 +45,7 @@ from typing import Any, ClassVar
 
 from sealog.policy.cost import Usage
 from sealog.traces.adapters._base import MAX_PENDING, Adapter, Record, text_of
+from sealog.traces.adapters._base import nonempty as _str
 from sealog.traces.classify import classify, command_text, patch_paths
 from sealog.traces.events import Event, EventKind, Source, Status
 
@@ -112,10 +113,6 @@ _RECENT = 4096
 _Tokens = tuple[int, int, int, int, int, int]
 """Codex's usage: input (cached included), cached, cache write, output, reasoning, total."""
 _ZERO: _Tokens = (0, 0, 0, 0, 0, 0)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _count(value: Any) -> int:
