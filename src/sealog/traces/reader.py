@@ -123,7 +123,7 @@ def _array_key(path: Path) -> str:
     with path.open("rb") as f:
         for prefix, event, _ in ijson.parse(f):
             if prefix in STREAMED_KEYS and event == "start_array":
-                return prefix
+                return str(prefix)
     raise InputError(
         f"{path} is a JSON document over {_WHOLE >> 20} MiB with no top-level array under "
         f"{', '.join(STREAMED_KEYS)}; give it as JSONL"

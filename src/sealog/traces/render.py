@@ -52,6 +52,7 @@ def _run(analysis: Analysis) -> dict[str, Any]:
         "ended": run.ended or analysis.summary.last,
         "sandbox": run.sandbox,
         "approval": run.approval,
+        "recorded_cost_usd": None if run.cost is None else str(run.cost),
     }
 
 

@@ -22,6 +22,7 @@ from sealog.traces.reader import Malformed, peek, records
 __all__ = ["FORMATS", "Problem", "Trace", "detect", "open_trace"]
 
 FORMATS: dict[str, str] = {
+    "sealog": "sealog.traces.adapters.sealog_run:SealogRunAdapter",
     "codex": "sealog.traces.adapters.codex:CodexAdapter",
     "claude_code": "sealog.traces.adapters.claude_code:ClaudeCodeAdapter",
     "openai_agents": "sealog.traces.adapters.openai_agents:OpenAIAgentsAdapter",

@@ -185,3 +185,18 @@ def test_import_without_a_key_to_seal_with_is_a_clear_refusal(capsys, tmp_path, 
     code, _, err = run(capsys, "import", str(CODEX), "--seal")
     assert code == 2
     assert "--owner" in err
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_normalized_run_reads_back_to_the_same_figures(capsys, tmp_path, path):
+    """import --out, then inspect of run.json: the same events, counts, tokens and findings."""
+    out_file = tmp_path / "run.json"
+    assert run(capsys, "import", str(path), "--out", str(out_file))[0] == 0
+    _, original, _ = run(capsys, "inspect", str(path), "--json")
+    code, again, err = run(capsys, "inspect", str(out_file), "--json")
+    assert code == 0, err
+    first, second = json.loads(original), json.loads(again)
+    assert second["run"]["format"] == "sealog"
+    for name in ("events", "by_kind", "shell_commands", "tools", "statuses", "tokens", "cost_usd"):
+        assert second["figures"][name] == first["figures"][name], name
+    assert second["findings"] == first["findings"]
