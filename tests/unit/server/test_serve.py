@@ -163,7 +163,9 @@ def test_sigterm_loses_no_receipted_entry(tmp_path: Path):
 
             writer = threading.Thread(target=write)
             writer.start()
-            time.sleep(0.5)
+            deadline = time.monotonic() + 15
+            while len(receipts) < 5 and time.monotonic() < deadline:  # mid-stream, even if slow
+                time.sleep(0.05)
             process.send_signal(signal.SIGTERM)
             assert process.wait(20) == 0
             stop.set()
