@@ -432,14 +432,17 @@ class Sequencer:
         reg = staged.registration(agent) or self.registration(agent)
         return reg if reg is not None and reg.role == "agent" and reg.owner else None
 
-    def _check_policy(self, entry: SignedEntry, staged: _Staged) -> None:
-        """A policy is its agent's owner's, and the next version (rule 7)."""
+    def _owned(self, entry: SignedEntry, staged: _Staged, does: str) -> str:
+        """The ``agent`` the entry names, refused unless the entry's author is its owner."""
         agent = str(entry.fields["agent"])
         governed = self._governed(agent, staged)
         if governed is None or governed.owner != entry.author:
-            raise EntryRejected(
-                f"only the owner of agent {agent} sets its policy", code="not-allowed"
-            )
+            raise EntryRejected(f"only the owner of agent {agent} {does}", code="not-allowed")
+        return agent
+
+    def _check_policy(self, entry: SignedEntry, staged: _Staged) -> None:
+        """A policy is its agent's owner's, and the next version (rule 7)."""
+        agent = self._owned(entry, staged, "sets its policy")
         latest = staged.version(agent) or self.policy_version(agent, entry.author)
         if entry.fields["version"] != latest + 1:
             raise EntryRejected(
@@ -478,12 +481,7 @@ class Sequencer:
 
     def _check_owner_kill(self, entry: SignedEntry, staged: _Staged) -> None:
         """A session entry naming an ``agent`` is a kill by that agent's owner (rule 9)."""
-        agent = str(entry.fields["agent"])
-        governed = self._governed(agent, staged)
-        if governed is None or governed.owner != entry.author:
-            raise EntryRejected(
-                f"only the owner of agent {agent} kills its sessions", code="not-allowed"
-            )
+        agent = self._owned(entry, staged, "kills its sessions")
         known = staged.killed(agent) | self.owner_kills(agent, entry.author)
         staged.kills[agent] = known | {str(entry.fields["session_id"])}
 

@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 
 from sealog.traces.events import Event, RunInfo, Source
 
-__all__ = ["MAX_PENDING", "Adapter", "Record", "nonempty", "text_of", "utc_time"]
+__all__ = ["MAX_PENDING", "Adapter", "Record", "json_object", "nonempty", "text_of", "utc_time"]
 
 MAX_PENDING = 10_000
 """Most tool calls an adapter holds while waiting for their results; past it the oldest is
@@ -148,3 +148,16 @@ def utc_time(value: Any) -> str | None:
     except (ValueError, OverflowError, OSError):
         return None
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def json_object(value: Any) -> dict[str, Any] | None:
+    """A JSON object given as a mapping or as JSON text (tool arguments); None otherwise."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None

@@ -47,7 +47,6 @@ How each span becomes events:
 
 from __future__ import annotations
 
-import json
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -56,6 +55,7 @@ from typing import Any, ClassVar
 
 from sealog.policy.cost import Usage
 from sealog.traces.adapters._base import MAX_PENDING, Adapter, Record, text_of, utc_time
+from sealog.traces.adapters._base import json_object as _json_object
 from sealog.traces.adapters._base import nonempty as _str
 from sealog.traces.classify import classify
 from sealog.traces.events import Event, Status
@@ -433,18 +433,6 @@ def _is_ingest(value: Any) -> bool:
         return False
     data = value.get("data")
     return isinstance(data, list) and bool(data) and _is_export(data[0])
-
-
-def _json_object(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
 
 
 def _error_detail(error: Any) -> str | None:

@@ -41,7 +41,6 @@ instrumentation scopes.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from typing import Any, ClassVar
 
 from sealog.policy.cost import Usage
 from sealog.traces.adapters._base import MAX_PENDING, Adapter, Record, text_of
+from sealog.traces.adapters._base import json_object as _json_object
 from sealog.traces.adapters._base import nonempty as _str
 from sealog.traces.classify import classify
 from sealog.traces.events import Event, EventKind, Source
@@ -454,15 +454,3 @@ def _usage(attrs: Mapping[str, Any], provider: str | None, model: str | None) ->
     uncached = total - read - write if read + write <= total else total
     return Usage(provider or UNKNOWN, model or UNKNOWN, uncached,
                  _tokens(attrs, "output_tokens"), read, write)  # fmt: skip
-
-
-def _json_object(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
