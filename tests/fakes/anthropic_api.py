@@ -30,8 +30,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from tests.fakes._loopback import LoopbackServer
 
 __all__ = [
     "FakeAnthropicAPI",
@@ -102,7 +104,7 @@ def _default_side_answer(body: dict[str, Any]) -> str:
     return "The page describes the sealog fixture project: a small demo with a README."
 
 
-class FakeAnthropicAPI:
+class FakeAnthropicAPI(LoopbackServer):
     """A loopback Anthropic Messages API that plays a script of assistant turns."""
 
     def __init__(
@@ -119,7 +121,7 @@ class FakeAnthropicAPI:
     ) -> None:
         """Prepare the fake; nothing listens until :meth:`start`."""
         self.script: list[Turn] = list(script)
-        self.host = host
+        super().__init__(host)
         self.model = model
         self.side_answer = side_answer
         self.pages = dict(pages or {})
@@ -130,17 +132,9 @@ class FakeAnthropicAPI:
         self._log = log
         self._chunk = chunk_size
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._last_prompt_tokens = 0
 
     # -- life cycle ---------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The port the OS chose."""
-        assert self._server is not None, "not started"
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
@@ -152,34 +146,9 @@ class FakeAnthropicAPI:
         """Turns of the script not served yet."""
         return len(self.script) - self.turns_served
 
-    def start(self) -> Self:
-        """Bind an OS-chosen port on loopback and serve in a daemon thread."""
-        handler = type("_Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer((self.host, 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-anthropic", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        """Start on entry."""
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop on exit."""
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler, bound to this fake."""
+        return type("_Handler", (_Handler,), {"fake": self})
 
     # -- building answers ---------------------------------------------------
 

@@ -46,8 +46,10 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from tests.fakes._loopback import LoopbackServer
 
 Item = dict[str, Any]
 Turn = Sequence[Item] | Callable[[dict[str, Any]], Sequence[Item]]
@@ -190,7 +192,7 @@ def _chunks(text: str, size: int = 24) -> Iterator[str]:
         yield ""
 
 
-class FakeResponsesAPI:
+class FakeResponsesAPI(LoopbackServer):
     """Threaded HTTP server playing a script of Responses API turns.
 
     ``url`` is the API base (``http://127.0.0.1:PORT/v1``); the port is chosen
@@ -223,46 +225,17 @@ class FakeResponsesAPI:
         self.requests: list[dict[str, Any]] = []
         self.turns_served = 0
         self._log = log or ((lambda s: print(s, file=sys.stderr)) if verbose else None)
-        self._host = host
+        super().__init__(host)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._prev_input_tokens = 0
 
     # -- lifecycle
     @property
-    def port(self) -> int:
-        assert self._server is not None, "server not started"
-        return self._server.server_address[1]
-
-    @property
     def url(self) -> str:
-        return f"http://{self._host}:{self.port}/v1"
+        return f"http://{self.host}:{self.port}/v1"
 
-    def start(self) -> Self:
-        handler = _make_handler(self)
-        self._server = ThreadingHTTPServer((self._host, 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-responses-api", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     # -- script
     @property
