@@ -33,6 +33,7 @@ from sealog.ledger import Ledger, Receipt, SignedEntry, StoredEntry, VerifyRepor
 from sealog.ledger.entry import format_time, parse_time
 from sealog.policy import CompiledPolicy, ProposedAction
 from sealog.policy.store import policy_history
+from sealog.reports import ReportBook, corroborate
 
 __all__ = [
     "POLICY_MATCH",
@@ -122,6 +123,10 @@ class AgentInfo:
     entries: int
     denied_actions: int
     sessions_killed: int
+    reports_received: int = 0
+    reports_open: int = 0
+    reports_acknowledged: int = 0
+    reports_disputed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -137,6 +142,10 @@ class AgentInfo:
                 "entries": self.entries,
                 "denied_actions": self.denied_actions,
                 "sessions_killed": self.sessions_killed,
+                "reports_received": self.reports_received,
+                "reports_open": self.reports_open,
+                "reports_acknowledged": self.reports_acknowledged,
+                "reports_disputed": self.reports_disputed,
             },
         }
 
@@ -154,6 +163,7 @@ class Service:
         self._denied: Counter[str] = Counter()
         self._killed: Counter[str] = Counter()
         self._kills: set[tuple[str, str]] = set()
+        self.reports = ReportBook()
         self._findings: dict[str, Finding] = {}
         self._catch_up()
 
@@ -165,13 +175,14 @@ class Service:
             size = self.ledger.size()
             if size > self._folded:
                 for stored in self.ledger.entries(start=self._folded):
-                    self._count(stored.entry)
+                    self._count(stored.entry, stored.index)
                     for finding in self._replayer.feed(stored):
                         self._findings.setdefault(finding.entry_id, finding)
                 self._folded = size
 
-    def _count(self, entry: SignedEntry) -> None:
+    def _count(self, entry: SignedEntry, index: int) -> None:
         self._entries[entry.author] += 1
+        self.reports.apply(entry, index)
         f = entry.fields
         if entry.kind == "decision" and f.get("outcome") == "deny":
             self._denied[entry.author] += 1
@@ -205,8 +216,8 @@ class Service:
                 raise
             receipts = self.ledger.submit(parsed)
             self._replayer.absorb(trial)
-            for entry in entries:
-                self._count(entry)
+            for entry, receipt in zip(entries, receipts, strict=True):
+                self._count(entry, receipt.index)
             self._folded += len(entries)
         return [self._submitted(e, r, outcomes) for e, r in zip(entries, receipts, strict=True)]
 
@@ -308,7 +319,36 @@ class Service:
                 registered_at=reg.time, registered_index=reg.index, policy_version=version,
                 entries=self._entries[address], denied_actions=self._denied[address],
                 sessions_killed=self._killed[address],
+                **{f"reports_{k}": v for k, v in self.reports.counts(address).items()},
             )  # fmt: skip
+
+    def reports_about(self, address: str) -> list[dict[str, Any]]:
+        """Every report about ``address``, oldest first, each with its status and responses.
+
+        Raises:
+            NotFound: the address is not registered.
+        """
+        with self._lock:
+            self._catch_up()
+            self.ledger.agent(address)
+            return [r.to_dict() for r in self.reports.about(address)]
+
+    def report(self, report_id: str) -> dict[str, Any]:
+        """One report with its status and responses.
+
+        For an ``unlogged_action``, also what the agent's own chain says
+        (:func:`sealog.reports.corroborate`).
+
+        Raises:
+            NotFound: no such report.
+        """
+        with self._lock:
+            self._catch_up()
+            found = self.reports.get(report_id)
+            out = found.to_dict()
+            if found.fields["category"] == "unlogged_action":
+                out["corroboration"] = corroborate(self.ledger, found)
+            return out
 
     def session_info(self, session_id: str) -> dict[str, Any]:
         """A session's state as the log has it.

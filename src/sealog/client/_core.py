@@ -147,6 +147,7 @@ def agent_info(data: Mapping[str, Any]) -> AgentInfo:
         registered_at=data["registered_at"], registered_index=data["registered_index"],
         policy_version=data["policy_version"], entries=stats["entries"],
         denied_actions=stats["denied_actions"], sessions_killed=stats["sessions_killed"],
+        **{k: stats[k] for k in stats if k.startswith("reports_")},
     )  # fmt: skip
 
 

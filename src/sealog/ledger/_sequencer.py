@@ -33,6 +33,7 @@ __all__ = ["MAX_BATCH", "REFUSALS", "Receipt", "Sequencer", "SequencerStats"]
 REFUSALS = frozenset(
     {"unknown-author", "bad-signature", "replayed-seq", "skipped-seq", "bad-chain"}
     | {"time-regressed", "already-registered", "not-allowed", "policy-version", "stale-policy"}
+    | {"session-killed", "unknown-subject", "unknown-report"}
 )
 """Rejection codes that mean the log says no to a well-formed entry (the CLI exits 1 for
 these, 2 for malformed input)."""
@@ -149,6 +150,8 @@ class _Staged:
         self.keys: dict[str, Registration] = {}
         self.policies: dict[str, int] = {}
         self.kills: dict[str, frozenset[str]] = {}
+        self.reports: dict[str, str] = {}
+        """Reports accepted in this group: entry id → the reported agent."""
 
     def layer(self) -> _Staged:
         return _Staged(self)
@@ -158,6 +161,13 @@ class _Staged:
         self.keys.update(layer.keys)
         self.policies.update(layer.policies)
         self.kills.update(layer.kills)
+        self.reports.update(layer.reports)
+
+    def report(self, entry_id: str) -> str | None:
+        found = self.reports.get(entry_id)
+        if found is None and self.base is not None:
+            return self.base.report(entry_id)
+        return found
 
     def heads_get(self, author: str) -> Head | None:
         found = self.heads.get(author)
@@ -424,6 +434,10 @@ class Sequencer:
                     self._check_decision(entry, staged)
                 elif entry.kind == "session" and entry.fields.get("agent") is not None:
                     self._check_owner_kill(entry, staged)
+                elif entry.kind == "report":
+                    self._check_report(entry, staged)
+                elif entry.kind == "response":
+                    self._check_response(entry, staged)
             except EntryRejected as exc:
                 raise _at(position, total, exc) from exc
 
@@ -484,6 +498,34 @@ class Sequencer:
         agent = self._owned(entry, staged, "kills its sessions")
         known = staged.killed(agent) | self.owner_kills(agent, entry.author)
         staged.kills[agent] = known | {str(entry.fields["session_id"])}
+
+    def _check_report(self, entry: SignedEntry, staged: _Staged) -> None:
+        """A report is about a registered agent, by anyone registered but that agent (rule 10)."""
+        subject = str(entry.fields["subject"])
+        if self._governed(subject, staged) is None:
+            raise EntryRejected(f"{subject} is not a registered agent", code="unknown-subject")
+        if subject == entry.author:
+            raise EntryRejected("an agent does not report itself", code="not-allowed")
+        staged.reports[entry.id] = subject
+
+    def _check_response(self, entry: SignedEntry, staged: _Staged) -> None:
+        """A response answers a report in the log (rule 11).
+
+        Its author is the report's subject or the subject's owner.
+        """
+        cited = str(entry.fields["report"])
+        subject = staged.report(cited)
+        if subject is None:
+            found = self._storage.entry_by_id(bytes.fromhex(cited))
+            if found is None or found.entry.kind != "report":
+                raise EntryRejected(f"no report {cited[:16]}… in this log", code="unknown-report")
+            subject = str(found.entry.fields["subject"])
+        governed = self._governed(subject, staged)
+        owner = None if governed is None else governed.owner
+        if entry.author not in {subject, owner}:
+            raise EntryRejected(
+                f"only {subject} or its owner answers a report about it", code="not-allowed"
+            )
 
     def policy_version(self, agent: str, owner: str) -> int:
         """The latest policy version of ``agent`` committed, 0 if none."""

@@ -373,11 +373,57 @@ def _check_session(fields: Mapping[str, Any]) -> None:
         raise _reject("bad-field", "figures must map names to decimal strings")
 
 
+REPORT_CATEGORIES: Final = (
+    "unlogged_action", "spam", "policy_violation", "data_exfiltration", "other",
+)  # fmt: skip
+SEVERITIES: Final = ("low", "medium", "high", "critical")
+
+
+def _check_report(fields: Mapping[str, Any]) -> None:
+    subject = fields.get("subject")
+    if type(subject) is not str or not is_address(subject):
+        raise _reject("bad-field", "subject must be the reported agent's address")
+    if fields.get("category") not in REPORT_CATEGORIES:
+        raise _reject("bad-field", f"category must be one of {', '.join(REPORT_CATEGORIES)}")
+    if fields.get("severity") not in SEVERITIES:
+        raise _reject("bad-field", f"severity must be one of {', '.join(SEVERITIES)}")
+    _text(fields, "action_observed", 256, required=True)
+    _text(fields, "target", 2048, required=False)
+    _text(fields, "description", 4096, required=False)
+    observed = fields.get("observed_at")
+    if type(observed) is not str or not _TIME.match(observed):
+        raise _reject("bad-field", "observed_at must be a time like 2026-01-02T03:04:05.000000Z")
+    try:
+        parse_time(observed)
+    except ValueError as exc:
+        raise _reject("bad-field", f"observed_at: {exc}") from exc
+    evidence = fields.get("evidence_hash")
+    if evidence is not None and not is_content_hash(evidence):
+        raise _reject("bad-field", "evidence_hash must be 'sha256:' + 64 lowercase hex digits")
+
+
+def _check_response(fields: Mapping[str, Any]) -> None:
+    report = fields.get("report")
+    if type(report) is not str or not _HEX_ID.match(report):
+        raise _reject("bad-field", "report must be the 64-hex id of the report answered")
+    acknowledged = fields.get("acknowledged")
+    if type(acknowledged) is not bool:
+        raise _reject("bad-field", "acknowledged must be true or false")
+    counter = fields.get("counter_evidence_hash")
+    if counter is not None and not is_content_hash(counter):
+        raise _reject("bad-field", "counter_evidence_hash must be 'sha256:' + 64 hex digits")
+    if acknowledged is False and counter is None:
+        raise _reject("bad-field", "a dispute (acknowledged false) carries counter_evidence_hash")
+    _text(fields, "note", 4096, required=False)
+
+
 _SCHEMAS = {
     "action": _check_action,
     "decision": _check_decision,
     "policy": _check_policy,
     "register": _check_register,
+    "report": _check_report,
+    "response": _check_response,
     "session": _check_session,
 }
 KNOWN_KINDS: Final = frozenset(_SCHEMAS)

@@ -108,6 +108,10 @@ class Stats(_Strict):
     entries: int
     denied_actions: int
     sessions_killed: int
+    reports_received: int
+    reports_open: int
+    reports_acknowledged: int
+    reports_disputed: int
 
 
 class AgentOut(_Strict):

@@ -315,8 +315,9 @@ def test_format_time_refuses_naive_datetime():
 
 
 def test_known_kinds():
-    """The ledger knows the kinds 'action', 'decision', 'policy', 'register' and 'session'."""
-    assert frozenset({"action", "decision", "policy", "register", "session"}) == KNOWN_KINDS
+    """The ledger knows its seven kinds, reports and responses among them."""
+    kinds = {"action", "decision", "policy", "register", "report", "response", "session"}
+    assert frozenset(kinds) == KNOWN_KINDS
 
 
 def test_check_schema_accepts_full_action():
