@@ -181,3 +181,37 @@ class ChainOut(_Strict):
     complete: bool
     ok: bool
     gaps: list[GapOut]
+
+
+class ResponseOut(_Strict):
+    """An answer to a report, as sealed."""
+
+    id: str
+    index: int
+    author: str
+    acknowledged: bool
+    counter_evidence_hash: str | None
+    note: str | None
+    time: str
+
+
+class ReportOut(_Strict):
+    """A report about an agent, its status (open, acknowledged, disputed) and its answers."""
+
+    id: str
+    index: int
+    reporter: str
+    subject: str
+    category: str
+    severity: str
+    action_observed: str
+    target: str | None
+    observed_at: str
+    description: str | None
+    evidence_hash: str | None
+    filed_at: str
+    status: str
+    responses: list[ResponseOut]
+    corroboration: dict[str, Any] | None = None
+    """For an ``unlogged_action``: what the agent's own chain says (``logged``,
+    ``not-logged`` with the proof of the gap, or ``undetermined``)."""

@@ -17,6 +17,7 @@ from sealog.server._wire import (
     ChainOut,
     HeadOut,
     PolicyAtTime,
+    ReportOut,
     VerifyOut,
 )
 
@@ -80,3 +81,17 @@ def verify_entry(
     stored = svc.ledger.get(ref)
     at = PolicyAtTime(**svc.policy_at(stored))
     return VerifyOut(**checked.to_dict(), policy_at_time=at)
+
+
+@router.get("/agents/{address}/reports", tags=["reports"])
+def reports(address: Address, svc: ServiceDep) -> list[ReportOut]:
+    """Every report about the agent, oldest first, with its status and responses."""
+    return [ReportOut(**r) for r in svc.reports_about(address)]
+
+
+@router.get("/reports/{report_id}", tags=["reports"])
+def report(
+    report_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$")], svc: ServiceDep
+) -> ReportOut:
+    """One report; for an ``unlogged_action``, whether the agent's chain logged the action."""
+    return ReportOut(**svc.report(report_id))

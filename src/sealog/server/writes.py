@@ -1,4 +1,4 @@
-"""Signed writes: entries, registrations, policies, decision drafts."""
+"""Signed writes: entries, registrations, policies, decision drafts, reports and responses."""
 
 from __future__ import annotations
 
@@ -53,6 +53,29 @@ def set_policy(
     """Seal an owner-signed policy version for one of its agents."""
     if entry.parse().kind != "policy":
         raise UsageError("POST /policies takes one policy entry")
+    return once.run(lambda: submit_entries(svc, author, [entry])[0])
+
+
+@router.post("/reports", tags=["reports"], status_code=201)
+def report(entry: WireEntry, svc: ServiceDep, author: Author, once: IdempotencyDep) -> SubmittedOut:
+    """File a signed report about an agent (spec §4.5d); anyone registered may."""
+    if entry.parse().kind != "report":
+        raise UsageError("POST /reports takes one report entry")
+    return once.run(lambda: submit_entries(svc, author, [entry])[0])
+
+
+@router.post("/reports/{report_id}/responses", tags=["reports"], status_code=201)
+def respond(
+    report_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$")],
+    entry: WireEntry,
+    svc: ServiceDep,
+    author: Author,
+    once: IdempotencyDep,
+) -> SubmittedOut:
+    """Answer a report (spec §4.5e): the reported agent's or its owner's signed response."""
+    parsed = entry.parse()
+    if parsed.kind != "response" or parsed.fields.get("report") != report_id:
+        raise UsageError(f"this route takes one response entry to report {report_id[:16]}…")
     return once.run(lambda: submit_entries(svc, author, [entry])[0])
 
 

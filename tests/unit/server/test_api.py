@@ -308,6 +308,59 @@ def test_a_stranger_cannot_kill_an_agents_session_over_http(api, registered):
     assert api.ledger.size() == size
 
 
+def report_of(subject: str, **extra: Any) -> dict[str, Any]:
+    return {"subject": subject, "category": "unlogged_action", "severity": "high",
+            "action_observed": "post_reply", "target": "forum://t/1",
+            "observed_at": "2026-11-21T09:00:00.000000Z", **extra}  # fmt: skip
+
+
+def joined(api: Api, key: SigningKey) -> SigningKey:
+    own = {"subject": key.address, "public_key": key.public_key.b64, "role": "owner"}
+    entry = api.ledger.sign_next(key, "register", own)
+    assert api.post("/agents", key, {"entries": [wire(entry)]}).status_code == 201
+    return key
+
+
+def test_a_platform_reports_an_agent_which_answers_over_http(api, registered):
+    """POST /reports, GET the agent's reports, POST a response, GET the report: all signed."""
+    _, agent = registered
+    platform = joined(api, SigningKey.generate())
+    entry = api.ledger.sign_next(platform, "report", report_of(agent.address))
+    filed = api.post("/reports", platform, wire(entry))
+    assert filed.status_code == 201, filed.text
+    report_id = filed.json()["id"]
+    listed = api.get(f"/agents/{agent.address}/reports").json()
+    assert [(r["id"], r["status"]) for r in listed] == [(report_id, "open")]
+    answer = {"report": report_id, "acknowledged": True}
+    body = wire(api.ledger.sign_next(agent, "response", answer))
+    assert api.post(f"/reports/{report_id}/responses", agent, body).status_code == 201
+    one = api.get(f"/reports/{report_id}").json()
+    assert one["status"] == "acknowledged"
+    assert one["corroboration"]["verdict"] in {"not-logged", "undetermined"}
+    stats = api.get(f"/agents/{agent.address}").json()["stats"]
+    assert (stats["reports_received"], stats["reports_acknowledged"]) == (1, 1)
+
+
+def test_bad_reports_and_answers_over_http_store_nothing(api, registered):
+    """An unknown subject, a stranger's answer and a mismatched route are refused."""
+    _, agent = registered
+    platform = joined(api, SigningKey.generate())
+    size = api.ledger.size()
+    unknown = report_of(SigningKey.generate().address)
+    problem(api.post("/reports", platform, wire(api.ledger.sign_next(platform, "report", unknown))),
+            422, "unknown-subject")  # fmt: skip
+    entry = api.ledger.sign_next(platform, "report", report_of(agent.address))
+    filed = api.post("/reports", platform, wire(entry))
+    report_id = filed.json()["id"]
+    size = api.ledger.size()
+    stranger = wire(api.ledger.sign_next(platform, "response",
+                                         {"report": report_id, "acknowledged": True}))  # fmt: skip
+    problem(api.post(f"/reports/{report_id}/responses", platform, stranger), 409, "not-allowed")
+    problem(api.post(f"/reports/{'0' * 64}/responses", platform, stranger), 400, "usage")
+    problem(api.get(f"/reports/{'ab' * 32}"), 404, "not-found")
+    assert api.ledger.size() == size
+
+
 def test_unknown_routes_are_problems_too(api):
     """Even a wrong URL answers problem+json."""
     problem(api.get("/nope"), 404, "not-found")

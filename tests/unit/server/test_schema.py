@@ -89,13 +89,25 @@ def _fill(ledger: Ledger, owner: SigningKey, agent: SigningKey) -> dict[str, lis
     action = ledger.sign_next(agent, "action", {"action": "transfer", "session_id": "s1",
                                                 "decision": decision.id})  # fmt: skip
     svc.submit([decision, action])
+    platform = SigningKey.generate()
+    platform_reg = {"subject": platform.address, "public_key": platform.public_key.b64,
+                    "role": "owner"}  # fmt: skip
+    joined = ledger.sign_next(platform, "register", platform_reg)
+    report = ledger.sign_next(platform, "report", _report(agent.address))
+    svc.submit([joined, report])
     return {
         "address": [owner.address, agent.address],
         "session_id": ["s1"],
         "entry_id": ["0", "5", decision.id, action.id],
         "index": [0, 3, 5],
         "path": ["0/000.p/5", "entries/000.p/3", "0/000", "1/000.p/1"],
+        "report_id": [report.id],
     }
+
+
+def _report(subject: str) -> dict[str, Any]:
+    return {"subject": subject, "category": "spam", "severity": "low",
+            "action_observed": "post_reply", "observed_at": "2026-11-21T09:00:00.000000Z"}  # fmt: skip
 
 
 def _bodies(ledger: Ledger, owner: SigningKey, agent: SigningKey) -> dict[str, Any]:
@@ -117,6 +129,7 @@ def _bodies(ledger: Ledger, owner: SigningKey, agent: SigningKey) -> dict[str, A
         "POST /agents": {"entries": [_wire(ledger.sign_next(owner, "register", reg))]},
         "POST /policies": _wire(ledger.sign_next(owner, "policy", fields)),
         "POST /sessions/{session_id}/draft": {"action": "transfer", "args": {"amount": 1}},
+        "POST /reports": _wire(ledger.sign_next(owner, "report", _report(agent.address))),
     }  # fmt: skip
 
 
