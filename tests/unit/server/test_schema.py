@@ -107,7 +107,8 @@ def _fill(ledger: Ledger, owner: SigningKey, agent: SigningKey) -> dict[str, lis
 
 def _report(subject: str) -> dict[str, Any]:
     return {"subject": subject, "category": "spam", "severity": "low",
-            "action_observed": "post_reply", "observed_at": "2026-11-21T09:00:00.000000Z"}  # fmt: skip
+            "action_observed": "post_reply",
+            "observed_at": "2026-11-21T09:00:00.000000Z"}  # fmt: skip
 
 
 def _bodies(ledger: Ledger, owner: SigningKey, agent: SigningKey) -> dict[str, Any]:
