@@ -322,8 +322,8 @@ class Service:
                 **{f"reports_{k}": v for k, v in self.reports.counts(address).items()},
             )  # fmt: skip
 
-    def reports_about(self, address: str) -> list[dict[str, Any]]:
-        """Every report about ``address``, oldest first, each with its status and responses.
+    def reports_about(self, address: str) -> dict[str, Any]:
+        """Every report about ``address`` (oldest first, with status and responses), counted.
 
         Raises:
             NotFound: the address is not registered.
@@ -331,7 +331,8 @@ class Service:
         with self._lock:
             self._catch_up()
             self.ledger.agent(address)
-            return [r.to_dict() for r in self.reports.about(address)]
+            reports = [r.to_dict() for r in self.reports.about(address)]
+            return {"address": address, **self.reports.counts(address), "reports": reports}
 
     def report(self, report_id: str) -> dict[str, Any]:
         """One report with its status and responses.

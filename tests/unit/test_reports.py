@@ -38,11 +38,11 @@ def test_anyone_registered_reports_an_agent_and_the_agent_or_owner_answers(world
     ledger, owner, agent, platform = world
     svc = Service(ledger)
     (filed,) = svc.submit([ledger.sign_next(platform, "report", report_fields(agent.address))])
-    assert svc.reports_about(agent.address)[0]["status"] == "open"
+    assert svc.reports_about(agent.address)["reports"][0]["status"] == "open"
     svc.submit(
         [ledger.sign_next(agent, "response", {"report": filed.entry_id, "acknowledged": True})]
     )
-    assert svc.reports_about(agent.address)[0]["status"] == "acknowledged"
+    assert svc.reports_about(agent.address)["reports"][0]["status"] == "acknowledged"
     dispute = {"report": filed.entry_id, "acknowledged": False,
                "counter_evidence_hash": content_hash("our log")}  # fmt: skip
     svc.submit([ledger.sign_next(owner, "response", dispute)])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -178,6 +179,41 @@ class SealogClient(Protocol):
         """An agent's registration, policy version in force and track (NotFound if unknown)."""
         ...
 
+    def report(
+        self,
+        subject: str,
+        category: str,
+        action_observed: str,
+        observed_at: str | datetime,
+        *,
+        severity: str = "medium",
+        target: str | None = None,
+        description: str | None = None,
+        evidence_hash: str | None = None,
+    ) -> dict[str, Any]:
+        """File a signed report about an agent as this client's key; the receipt."""
+        ...
+
+    def respond(
+        self,
+        report_id: str,
+        *,
+        acknowledged: bool,
+        counter_evidence_hash: str | None = None,
+        note: str | None = None,
+        owner: SigningKey | None = None,
+    ) -> dict[str, Any]:
+        """Answer a report about this client's agent, as the agent (or its ``owner``)."""
+        ...
+
+    def reports(self, address: str) -> dict[str, Any]:
+        """The reports about an agent with their statuses, and the counts by status."""
+        ...
+
+    def get_report(self, report_id: str) -> dict[str, Any]:
+        """One report; for an ``unlogged_action``, whether the agent's chain logged it."""
+        ...
+
     def verify(self, entry_id: str) -> dict[str, Any]:
         """One entry: signature_valid, chain_intact, included (with proof), policy_at_time."""
         ...
@@ -289,6 +325,41 @@ class AsyncSealogClient(Protocol):
 
     async def agent(self, address: str) -> AgentInfo:
         """See :meth:`SealogClient.agent`."""
+        ...
+
+    async def report(
+        self,
+        subject: str,
+        category: str,
+        action_observed: str,
+        observed_at: str | datetime,
+        *,
+        severity: str = "medium",
+        target: str | None = None,
+        description: str | None = None,
+        evidence_hash: str | None = None,
+    ) -> dict[str, Any]:
+        """See :meth:`SealogClient.report`."""
+        ...
+
+    async def respond(
+        self,
+        report_id: str,
+        *,
+        acknowledged: bool,
+        counter_evidence_hash: str | None = None,
+        note: str | None = None,
+        owner: SigningKey | None = None,
+    ) -> dict[str, Any]:
+        """See :meth:`SealogClient.respond`."""
+        ...
+
+    async def reports(self, address: str) -> dict[str, Any]:
+        """See :meth:`SealogClient.reports`."""
+        ...
+
+    async def get_report(self, report_id: str) -> dict[str, Any]:
+        """See :meth:`SealogClient.get_report`."""
         ...
 
     async def verify(self, entry_id: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
@@ -23,6 +24,8 @@ from sealog.client._core import (
     ReadAgent,
     ReadChain,
     ReadEntry,
+    ReadReport,
+    ReadReports,
     SessionState,
     adrive,
     agent_info,
@@ -203,6 +206,59 @@ class Client:
             NotFound: the address is not registered.
         """
         return agent_info(self._run(lambda: self._core.read(ReadAgent(_address(address)))))
+
+    def report(
+        self,
+        subject: str,
+        category: str,
+        action_observed: str,
+        observed_at: str | datetime,
+        *,
+        severity: str = "medium",
+        target: str | None = None,
+        description: str | None = None,
+        evidence_hash: str | None = None,
+    ) -> dict[str, Any]:
+        """File a signed report about an agent as this client's key; the receipt.
+
+        ``category`` is ``unlogged_action``, ``spam``, ``policy_violation``,
+        ``data_exfiltration`` or ``other``; ``observed_at`` a time (aware) or its sealed text.
+
+        Raises:
+            EntryRejected: the subject is not a registered agent (``unknown-subject``), is this
+                client's own key, or a field is malformed (``bad-field``); nothing is stored.
+        """
+        details = {"severity": severity, "target": target, "description": description,
+                   "evidence_hash": evidence_hash}  # fmt: skip
+        return self._run(lambda: self._core.report(
+            _address(subject), category, action_observed, observed_at, details))  # fmt: skip
+
+    def respond(
+        self,
+        report_id: str,
+        *,
+        acknowledged: bool,
+        counter_evidence_hash: str | None = None,
+        note: str | None = None,
+        owner: SigningKey | None = None,
+    ) -> dict[str, Any]:
+        """Answer a report about this client's agent, as the agent (or its ``owner``).
+
+        Raises:
+            EntryRejected: no such report (``unknown-report``), the report is about another
+                agent (``not-allowed``), or a dispute without ``counter_evidence_hash``.
+        """
+        return self._run(lambda: self._core.respond(
+            report_id, acknowledged=acknowledged, counter_evidence_hash=counter_evidence_hash,
+            note=note, owner=owner))  # fmt: skip
+
+    def reports(self, address: str) -> dict[str, Any]:
+        """The reports about an agent with their statuses, and the counts by status."""
+        return self._run(lambda: self._core.read(ReadReports(_address(address))))
+
+    def get_report(self, report_id: str) -> dict[str, Any]:
+        """One report; for an ``unlogged_action``, whether the agent's chain logged it."""
+        return self._run(lambda: self._core.read(ReadReport(report_id)))
 
     def verify(self, entry_id: str) -> dict[str, Any]:
         """One entry: ``signature_valid``, ``chain_intact``, ``included``, ``policy_at_time``."""
@@ -420,6 +476,46 @@ class AsyncClient:
         """See :meth:`Client.agent`."""
         found = await self._run(lambda: self._core.read(ReadAgent(_address(address))))
         return agent_info(found)
+
+    async def report(
+        self,
+        subject: str,
+        category: str,
+        action_observed: str,
+        observed_at: str | datetime,
+        *,
+        severity: str = "medium",
+        target: str | None = None,
+        description: str | None = None,
+        evidence_hash: str | None = None,
+    ) -> dict[str, Any]:
+        """See :meth:`Client.report`."""
+        details = {"severity": severity, "target": target, "description": description,
+                   "evidence_hash": evidence_hash}  # fmt: skip
+        return await self._run(lambda: self._core.report(
+            _address(subject), category, action_observed, observed_at, details))  # fmt: skip
+
+    async def respond(
+        self,
+        report_id: str,
+        *,
+        acknowledged: bool,
+        counter_evidence_hash: str | None = None,
+        note: str | None = None,
+        owner: SigningKey | None = None,
+    ) -> dict[str, Any]:
+        """See :meth:`Client.respond`."""
+        return await self._run(lambda: self._core.respond(
+            report_id, acknowledged=acknowledged, counter_evidence_hash=counter_evidence_hash,
+            note=note, owner=owner))  # fmt: skip
+
+    async def reports(self, address: str) -> dict[str, Any]:
+        """See :meth:`Client.reports`."""
+        return await self._run(lambda: self._core.read(ReadReports(_address(address))))
+
+    async def get_report(self, report_id: str) -> dict[str, Any]:
+        """See :meth:`Client.get_report`."""
+        return await self._run(lambda: self._core.read(ReadReport(report_id)))
 
     async def verify(self, entry_id: str) -> dict[str, Any]:
         """See :meth:`Client.verify`."""

@@ -38,6 +38,8 @@ __all__ = [
     "ReadAgent",
     "ReadChain",
     "ReadEntry",
+    "ReadReport",
+    "ReadReports",
     "Release",
     "Sign",
     "Submit",
@@ -108,7 +110,23 @@ class ReadChain:
     address: str
 
 
-Call = Sign | Submit | Release | Draft | ReadAgent | ReadEntry | ReadChain
+@dataclass(frozen=True, slots=True)
+class ReadReports:
+    """``GET /agents/{address}/reports`` (answer: ``ReportsOut`` as a dict)."""
+
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadReport:
+    """``GET /reports/{report_id}`` (answer: ``ReportOut`` as a dict)."""
+
+    report_id: str
+
+
+Call = (
+    Sign | Submit | Release | Draft | ReadAgent | ReadEntry | ReadChain | ReadReports | ReadReport
+)
 Op = Generator[Call, Any, T]
 
 
@@ -149,6 +167,26 @@ def agent_info(data: Mapping[str, Any]) -> AgentInfo:
         denied_actions=stats["denied_actions"], sessions_killed=stats["sessions_killed"],
         **{k: stats[k] for k in stats if k.startswith("reports_")},
     )  # fmt: skip
+
+
+def _sealed_time(value: str | datetime) -> str:
+    """A time as entries seal it (``2026-01-02T03:04:05.000000Z``).
+
+    Text in another ISO 8601 form with a timezone is converted; other text is left for the log
+    to refuse.
+
+    Raises:
+        UsageError: a datetime without a timezone.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise UsageError("observed_at needs a timezone (datetime(..., tzinfo=UTC))")
+        return format_time(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return format_time(moment) if moment.tzinfo is not None else value
 
 
 def _json_args(args: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -251,6 +289,43 @@ class Core:
             )
         fields = owner_kill_fields(agent, session_id, reason)
         receipts = yield from self.seal(owner, ("session", fields))
+        return cast("dict[str, Any]", receipts[0])
+
+    def report(
+        self,
+        subject: str,
+        category: str,
+        action_observed: str,
+        observed_at: str | datetime,
+        details: Mapping[str, Any],
+    ) -> Op[dict[str, Any]]:
+        """Seal a report about ``subject`` as this client's key (spec §4.5d)."""
+        when = _sealed_time(observed_at)
+        fields: dict[str, Any] = {"subject": subject, "category": category,
+                                  "action_observed": action_observed, "observed_at": when,
+                                  "severity": details.get("severity") or "medium"}  # fmt: skip
+        for name in ("target", "description", "evidence_hash"):
+            if details.get(name) is not None:
+                fields[name] = details[name]
+        receipts = yield from self.seal(self.key, ("report", fields))
+        return cast("dict[str, Any]", receipts[0])
+
+    def respond(
+        self,
+        report_id: str,
+        *,
+        acknowledged: bool,
+        counter_evidence_hash: str | None,
+        note: str | None,
+        owner: SigningKey | None,
+    ) -> Op[dict[str, Any]]:
+        """Seal an answer to a report about this agent, as the agent or as its ``owner``."""
+        fields: dict[str, Any] = {"report": report_id, "acknowledged": acknowledged}
+        if counter_evidence_hash is not None:
+            fields["counter_evidence_hash"] = counter_evidence_hash
+        if note is not None:
+            fields["note"] = note
+        receipts = yield from self.seal(owner or self.key, ("response", fields))
         return cast("dict[str, Any]", receipts[0])
 
     def start(self, session_id: str | None, run_id: str | None) -> Op[SessionState]:
@@ -419,7 +494,9 @@ class Core:
             yield from self.session_event(state, {"event": "end"})
             state.ended = True
 
-    def read(self, call: ReadAgent | ReadEntry | ReadChain) -> Op[dict[str, Any]]:
+    def read(
+        self, call: ReadAgent | ReadEntry | ReadChain | ReadReports | ReadReport
+    ) -> Op[dict[str, Any]]:
         """A public read."""
         found: dict[str, Any] = yield call
         return found

@@ -17,6 +17,8 @@ from sealog.client._core import (
     ReadAgent,
     ReadChain,
     ReadEntry,
+    ReadReport,
+    ReadReports,
     Release,
     Sign,
     Submit,
@@ -63,6 +65,12 @@ class Embedded:
                 return self._verify(entry_id)
             case ReadChain(address):
                 return self._chain(address)
+            case ReadReports(address):
+                return svc.reports_about(address)
+            case ReadReport(report_id):
+                if not re.match(r"^[0-9a-f]{64}\Z", report_id):
+                    raise UsageError(f"{report_id!r} is not a report id (64 hex digits)")
+                return svc.report(report_id)
         raise AssertionError(call)  # pragma: no cover
 
     def _verify(self, entry_id: str) -> dict[str, Any]:

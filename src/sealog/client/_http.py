@@ -30,6 +30,8 @@ from sealog.client._core import (
     ReadAgent,
     ReadChain,
     ReadEntry,
+    ReadReport,
+    ReadReports,
     Release,
     Sign,
     Submit,
@@ -86,7 +88,7 @@ class _Wire:
         """Authors the service did not know when their head was read."""
 
     @staticmethod
-    def request(call: Call) -> _Request:
+    def request(call: Call) -> _Request:  # noqa: PLR0911 - one request per call
         match call:
             case Submit(key, entries):
                 body = _json({"entries": [wire_entry(e) for e in entries]})
@@ -100,6 +102,10 @@ class _Wire:
                 return _Request("GET", f"/verify/{quote(entry_id, safe='')}")
             case ReadChain(address):
                 return _Request("GET", f"/verify/chain/{quote(address, safe='')}")
+            case ReadReports(address):
+                return _Request("GET", f"/agents/{quote(address, safe='')}/reports")
+            case ReadReport(report_id):
+                return _Request("GET", f"/reports/{quote(report_id, safe='')}")
         raise AssertionError(call)  # pragma: no cover
 
     def sign(self, call: Sign) -> SignedEntry:

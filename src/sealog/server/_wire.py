@@ -215,3 +215,14 @@ class ReportOut(_Strict):
     corroboration: dict[str, Any] | None = None
     """For an ``unlogged_action``: what the agent's own chain says (``logged``,
     ``not-logged`` with the proof of the gap, or ``undetermined``)."""
+
+
+class ReportsOut(_Strict):
+    """The reports about one agent, oldest first, and how many are in each state."""
+
+    address: str
+    received: int
+    open: int
+    acknowledged: int
+    disputed: int
+    reports: list[ReportOut]

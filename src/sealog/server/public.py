@@ -18,6 +18,7 @@ from sealog.server._wire import (
     HeadOut,
     PolicyAtTime,
     ReportOut,
+    ReportsOut,
     VerifyOut,
 )
 
@@ -84,9 +85,9 @@ def verify_entry(
 
 
 @router.get("/agents/{address}/reports", tags=["reports"])
-def reports(address: Address, svc: ServiceDep) -> list[ReportOut]:
+def reports(address: Address, svc: ServiceDep) -> ReportsOut:
     """Every report about the agent, oldest first, with its status and responses."""
-    return [ReportOut(**r) for r in svc.reports_about(address)]
+    return ReportsOut(**svc.reports_about(address))
 
 
 @router.get("/reports/{report_id}", tags=["reports"])

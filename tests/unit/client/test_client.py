@@ -185,6 +185,43 @@ def test_only_the_owner_kills_a_session(world: World) -> None:
     assert s.pre_action("post_reply").allowed
 
 
+def test_a_platform_reports_the_agent_and_the_agent_answers(world: World) -> None:
+    """report → reports (open) → respond → get_report (acknowledged, corroborated), any backend."""
+    platform = SigningKey.generate()
+    world.ledger.register_owner(platform)
+    world.client.log_action("post_reply", target="forum://t/9")
+    reporter = world.other(platform)
+    try:
+        seen = world.ledger.get(world.ledger.size() - 1).entry.time
+        receipt = reporter.report(world.client.key.address, "unlogged_action", "post_reply",
+                                  seen, target="forum://t/9", severity="high")  # fmt: skip
+        report_id = receipt["id"]
+        listed = reporter.reports(world.client.key.address)
+        assert (listed["received"], listed["open"]) == (1, 1)
+        world.client.respond(report_id, acknowledged=True, note="yes, it was us")
+        found = reporter.get_report(report_id)
+    finally:
+        reporter.close()
+    assert found["status"] == "acknowledged"
+    assert found["corroboration"]["verdict"] == "logged"
+    assert world.client.agent(world.client.key.address).reports_acknowledged == 1
+
+
+def test_report_mistakes_are_typed_errors_and_store_nothing(world: World) -> None:
+    """A report about nobody, a dispute without evidence, an unknown report: EntryRejected."""
+    size = world.ledger.size()
+    with pytest.raises(EntryRejected) as nobody:
+        world.client.report(SigningKey.generate().address, "spam", "post", "2026-11-21T09:00:00Z")
+    assert nobody.value.code == "unknown-subject"
+    with pytest.raises(EntryRejected) as unknown:
+        world.client.respond("ab" * 32, acknowledged=True)
+    assert unknown.value.code == "unknown-report"
+    with pytest.raises(EntryRejected) as bare:
+        world.client.respond("ab" * 32, acknowledged=False)
+    assert bare.value.code == "bad-field"
+    assert world.ledger.size() == size
+
+
 def test_verify_an_entry_and_the_chain(world: World) -> None:
     """verify answers signature_valid, chain_intact, included and the decision recomputes."""
     client = world.client

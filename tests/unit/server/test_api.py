@@ -330,7 +330,8 @@ def test_a_platform_reports_an_agent_which_answers_over_http(api, registered):
     assert filed.status_code == 201, filed.text
     report_id = filed.json()["id"]
     listed = api.get(f"/agents/{agent.address}/reports").json()
-    assert [(r["id"], r["status"]) for r in listed] == [(report_id, "open")]
+    assert [(r["id"], r["status"]) for r in listed["reports"]] == [(report_id, "open")]
+    assert (listed["received"], listed["open"]) == (1, 1)
     answer = {"report": report_id, "acknowledged": True}
     body = wire(api.ledger.sign_next(agent, "response", answer))
     assert api.post(f"/reports/{report_id}/responses", agent, body).status_code == 201
