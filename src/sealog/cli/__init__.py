@@ -23,6 +23,7 @@ from sealog.cli import (
     gate,
     keys,
     policy,
+    reports,
     serve,
     traces,
     transparency,
@@ -74,6 +75,7 @@ verify.register(app)
 policy.register(app)
 gate.register(app)
 traces.register(app)
+reports.register(app)
 demo.register(app)
 serve.register(app)
 

@@ -55,6 +55,25 @@ def register_agent(
     out.print(f"entry {receipt.index}  id {receipt.id}")
 
 
+@agents_app.command("register-owner")
+def register_owner(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The key name (see 'sealog keys new')."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Register a key as an owner on its own: a platform or a user that files reports."""
+    st = state(ctx)
+    key = st.key(name)
+    with st.ledger() as ledger:
+        receipt = ledger.register_owner(key, name=name)
+        reg = ledger.agent(key.address)
+    if as_json:
+        emit_json({**_describe(reg), "receipt": receipt.to_dict()})
+        return
+    out.print(f"registered {name} {reg.address} as an owner")
+    out.print(f"entry {receipt.index}  id {receipt.id}")
+
+
 @agents_app.command("show")
 def show(
     ctx: typer.Context,

@@ -37,6 +37,8 @@ __all__ = [
     "KNOWN_KINDS",
     "MAX_DEPTH",
     "MAX_ENTRY_BYTES",
+    "REPORT_CATEGORIES",
+    "SEVERITIES",
     "SignedEntry",
     "check_schema",
     "format_time",

@@ -180,3 +180,38 @@ def test_only_the_owner_may_kill_from_the_command_line(capsys, home):
     assert "not the owner" in err
     with Ledger.open(home) as ledger:
         assert ledger.size() == size
+
+
+def test_reports_file_answer_list_and_show(capsys, home, tmp_path):
+    """A platform files an unlogged_action report; the agent disputes it; list and show agree."""
+    assert run(capsys, "keys", "new", "forum")[0] == 0
+    assert run(capsys, "agents", "register-owner", "forum")[0] == 0
+    code, out, err = run(capsys, "reports", "file", "bot", "--as", "forum", "--category",
+                         "unlogged_action", "--action", "post_reply", "--observed-at",
+                         "2026-11-21T09:00:00Z", "--severity", "high", "--json")  # fmt: skip
+    assert code == 0, err
+    report_id = json.loads(out)["id"]
+    evidence = tmp_path / "ours.txt"
+    evidence.write_text("our own log shows no such reply")
+    code, _, err = run(capsys, "reports", "answer", report_id, "--as", "bot",
+                       "--dispute", str(evidence))  # fmt: skip
+    assert code == 0, err
+    code, out, _ = run(capsys, "reports", "list", "bot", "--json")
+    listed = json.loads(out)
+    assert (listed["received"], listed["disputed"]) == (1, 1)
+    code, out, _ = run(capsys, "reports", "show", report_id)
+    assert "disputed" in out
+    assert "the agent's chain says" in out
+
+
+def test_a_report_about_nobody_exits_1_and_stores_nothing(capsys, home):
+    """An unregistered subject is the log's refusal: exit 1, with the reason."""
+    with Ledger.open(home) as ledger:
+        size = ledger.size()
+    nobody = "sl1" + "0" * 40
+    code, _, err = run(capsys, "reports", "file", nobody, "--as", "acme", "--category", "spam",
+                       "--action", "post", "--observed-at", "2026-11-21T09:00:00Z")  # fmt: skip
+    assert code == 1
+    assert "not a registered agent" in err
+    with Ledger.open(home) as ledger:
+        assert ledger.size() == size
