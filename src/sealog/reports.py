@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from fractions import Fraction
 from typing import Any, Literal
 
 from sealog.errors import NotFound
 from sealog.ledger import Ledger, SignedEntry, StoredEntry
 from sealog.ledger.entry import parse_time
 
-__all__ = ["WINDOW", "Report", "ReportBook", "Response", "corroborate"]
+__all__ = ["SEVERITY_WEIGHT", "WINDOW", "Report", "ReportBook", "Response", "corroborate",
+           "reputation"]  # fmt: skip
 
 WINDOW = timedelta(minutes=15)
 """How far from ``observed_at`` an entry may be and still be the action observed."""
@@ -199,3 +201,25 @@ def corroborate(ledger: Ledger, report: Report, window: timedelta = WINDOW) -> d
         "proof": ledger.prove_inclusion(after.index).to_dict(),
         **out,
     }
+
+
+SEVERITY_WEIGHT = {"low": 2, "medium": 5, "high": 10, "critical": 20}
+"""Points a report takes off the reputation, by its severity, when it is acknowledged."""
+
+
+def reputation(*, decisions: int, denied: int, sessions_killed: int, reports: list[Report]) -> int:
+    """The reputation score, 0–100: 100 for a clean record, less for what the log holds.
+
+    ``100 − min(40, 10 × sessions killed) − round(30 × denied / decisions)
+    − Σ over reports: weight × (1 acknowledged, ½ open, ¼ disputed)``, floored at 0, where the
+    weight is 2, 5, 10 or 20 for a low, medium, high or critical report. Every term is read
+    from the log, so anyone holding it computes the same score (``docs/reports.md``).
+    """
+    score = Fraction(100)
+    score -= min(40, 10 * sessions_killed)
+    if decisions:
+        score -= round(Fraction(30 * denied, decisions))
+    share = {"acknowledged": Fraction(1), "open": Fraction(1, 2), "disputed": Fraction(1, 4)}
+    for report in reports:
+        score -= SEVERITY_WEIGHT[str(report.fields["severity"])] * share[report.status]
+    return max(0, round(score))

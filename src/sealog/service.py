@@ -33,7 +33,7 @@ from sealog.ledger import Ledger, Receipt, SignedEntry, StoredEntry, VerifyRepor
 from sealog.ledger.entry import format_time, parse_time
 from sealog.policy import CompiledPolicy, ProposedAction
 from sealog.policy.store import policy_history
-from sealog.reports import ReportBook, corroborate
+from sealog.reports import ReportBook, corroborate, reputation
 
 __all__ = [
     "POLICY_MATCH",
@@ -127,6 +127,9 @@ class AgentInfo:
     reports_open: int = 0
     reports_acknowledged: int = 0
     reports_disputed: int = 0
+    decisions: int = 0
+    reputation: int = 100
+    """0–100, from the log alone (:func:`sealog.reports.reputation`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -146,6 +149,8 @@ class AgentInfo:
                 "reports_open": self.reports_open,
                 "reports_acknowledged": self.reports_acknowledged,
                 "reports_disputed": self.reports_disputed,
+                "decisions": self.decisions,
+                "reputation": self.reputation,
             },
         }
 
@@ -161,6 +166,7 @@ class Service:
         self._folded = 0
         self._entries: Counter[str] = Counter()
         self._denied: Counter[str] = Counter()
+        self._decisions: Counter[str] = Counter()
         self._killed: Counter[str] = Counter()
         self._kills: set[tuple[str, str]] = set()
         self.reports = ReportBook()
@@ -184,6 +190,8 @@ class Service:
         self._entries[entry.author] += 1
         self.reports.apply(entry, index)
         f = entry.fields
+        if entry.kind == "decision":
+            self._decisions[entry.author] += 1
         if entry.kind == "decision" and f.get("outcome") == "deny":
             self._denied[entry.author] += 1
         elif entry.kind == "session" and f.get("event") == "kill":
@@ -320,6 +328,11 @@ class Service:
                 entries=self._entries[address], denied_actions=self._denied[address],
                 sessions_killed=self._killed[address],
                 **{f"reports_{k}": v for k, v in self.reports.counts(address).items()},
+                decisions=self._decisions[address],
+                reputation=reputation(
+                    decisions=self._decisions[address], denied=self._denied[address],
+                    sessions_killed=self._killed[address], reports=self.reports.about(address),
+                ),
             )  # fmt: skip
 
     def reports_about(self, address: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sealog.crypto import SigningKey
 from sealog.errors import EntryRejected, NotFound
 from sealog.ledger import Ledger
 from sealog.ledger.entry import format_time
+from sealog.reports import Report, Response, reputation
 from sealog.service import Service
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -135,3 +136,27 @@ def test_an_unknown_report_is_not_found(world):
     ledger = world[0]
     with pytest.raises(NotFound):
         Service(ledger).report("cd" * 32)
+
+
+@pytest.mark.parametrize(
+    ("decisions", "denied", "killed", "statuses", "score"),
+    [
+        (0, 0, 0, [], 100),
+        (10, 5, 0, [], 85),
+        (4, 0, 6, [], 60),
+        (0, 0, 0, [("high", "acknowledged"), ("critical", "open"), ("medium", "disputed")], 79),
+        (1, 1, 5, [("critical", "acknowledged")] * 5, 0),
+    ],
+)
+def test_the_reputation_formula(decisions, denied, killed, statuses, score):
+    """100 − kills (10 each, at most 40) − 30 × denied share − weighted reports, floored at 0."""
+    reports = []
+    for severity, status in statuses:
+        report = Report("r", 0, "a", "s", {"severity": severity}, "t")
+        if status != "open":
+            report.responses.append(
+                Response("x", 1, "s", status == "acknowledged", None, None, "t")
+            )
+        reports.append(report)
+    assert reputation(decisions=decisions, denied=denied, sessions_killed=killed,
+                      reports=reports) == score  # fmt: skip

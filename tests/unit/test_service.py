@@ -101,7 +101,8 @@ def test_agent_info_counts_denials_and_kills(world):
     assert info["policy_version"] == 1
     assert info["stats"] == {"entries": 3, "denied_actions": 1, "sessions_killed": 1,
                              "reports_received": 0, "reports_open": 0,
-                             "reports_acknowledged": 0, "reports_disputed": 0}  # fmt: skip
+                             "reports_acknowledged": 0, "reports_disputed": 0,
+                             "decisions": 1, "reputation": 60}  # fmt: skip
     assert service.session_info("s1")["status"] == "killed"
     with pytest.raises(NotFound):
         service.agent_info("sl1" + "0" * 40)

@@ -166,6 +166,7 @@ def agent_info(data: Mapping[str, Any]) -> AgentInfo:
         policy_version=data["policy_version"], entries=stats["entries"],
         denied_actions=stats["denied_actions"], sessions_killed=stats["sessions_killed"],
         **{k: stats[k] for k in stats if k.startswith("reports_")},
+        decisions=stats["decisions"], reputation=stats["reputation"],
     )  # fmt: skip
 
 

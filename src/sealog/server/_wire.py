@@ -112,6 +112,8 @@ class Stats(_Strict):
     reports_open: int
     reports_acknowledged: int
     reports_disputed: int
+    decisions: int
+    reputation: int
 
 
 class AgentOut(_Strict):

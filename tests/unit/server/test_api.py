@@ -94,7 +94,8 @@ def test_registration_then_lookup_with_stats(api, registered):
     assert body["policy_version"] == 1
     assert body["stats"] == {"entries": 1, "denied_actions": 0, "sessions_killed": 0,
                              "reports_received": 0, "reports_open": 0,
-                             "reports_acknowledged": 0, "reports_disputed": 0}  # fmt: skip
+                             "reports_acknowledged": 0, "reports_disputed": 0,
+                             "decisions": 0, "reputation": 100}  # fmt: skip
 
 
 def test_a_decision_drafted_signed_and_logged_answers_its_policy_match(api, registered):
