@@ -194,7 +194,8 @@ def corroborate(ledger: Ledger, report: Report, window: timedelta = WINDOW) -> d
     return {
         "verdict": "not-logged",
         "reason": (
-            f"no {report.fields['action_observed']!r} entry within {window} of observed_at, "
+            f"no {report.fields['action_observed']!r} entry within "
+            f"{int(window.total_seconds() // 60)} minutes of observed_at, "
             "in a chain that is intact and complete and goes on past it"
         ),
         "next_entry": {"id": after.entry.id, "index": after.index, "time": after.entry.time},

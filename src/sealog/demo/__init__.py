@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from sealog.demo.daily_limit import daily_limit
+from sealog.demo.forum import forum_agent
 from sealog.demo.pii import pii_kill
 from sealog.demo.platform import platform_check
 from sealog.demo.trading import trading_dispute
@@ -25,6 +26,7 @@ STORIES: dict[str, Story] = {
     "pii-kill": pii_kill,
     "daily-limit": daily_limit,
     "platform-check": platform_check,
+    "forum-agent": forum_agent,
 }
 
 
