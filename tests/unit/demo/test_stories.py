@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from sealog.cli import app
 from sealog.demo import STORIES
 from sealog.demo.daily_limit import daily_limit
+from sealog.demo.forum import forum_agent
 from sealog.demo.pii import pii_kill
 from sealog.demo.platform import platform_check
 
@@ -54,6 +55,17 @@ def test_daily_limit_story_holds(tmp_path):
     )
     assert "transfer $200: allowed — Amount $200 within $1,000 daily limit" in out
     assert "Tue 10:00  transfer $450: allowed" in out
+    assert "✗" not in out
+
+
+def test_forum_agent_story_holds(tmp_path):
+    """The refusal is sealed; the unlogged reply is corroborated by the gap; the owner owns up."""
+    console, text = _console()
+    assert forum_agent(console, tmp_path) is True
+    out = text.getvalue()
+    assert "share_pricing → deny by actions.denied" in out
+    assert "the agent's chain says: not-logged" in out
+    assert "track record: 1 report, 1 denied action, reputation 82" in out
     assert "✗" not in out
 
 
