@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,6 +33,7 @@ from sealog.ledger import Ledger, Receipt, SignedEntry, StoredEntry, VerifyRepor
 from sealog.ledger.entry import format_time, parse_time
 from sealog.policy import CompiledPolicy, ProposedAction
 from sealog.policy.store import policy_history
+from sealog.provenance import ProvenanceIndex
 from sealog.reports import ReportBook, corroborate, reputation
 
 __all__ = [
@@ -170,6 +171,7 @@ class Service:
         self._killed: Counter[str] = Counter()
         self._kills: set[tuple[str, str]] = set()
         self.reports = ReportBook()
+        self.provenance = ProvenanceIndex()
         self._findings: dict[str, Finding] = {}
         self._catch_up()
 
@@ -189,6 +191,7 @@ class Service:
     def _count(self, entry: SignedEntry, index: int) -> None:
         self._entries[entry.author] += 1
         self.reports.apply(entry, index)
+        self.provenance.apply(entry, index)
         f = entry.fields
         if entry.kind == "decision":
             self._decisions[entry.author] += 1
@@ -219,6 +222,7 @@ class Service:
             self._catch_up()
             try:
                 trial, outcomes = self._trial(parsed)
+                self.provenance.check(parsed)
             except EntryRejected:
                 self.ledger.release(entries)
                 raise
@@ -363,6 +367,18 @@ class Service:
             if found.fields["category"] == "unlogged_action":
                 out["corroboration"] = corroborate(self.ledger, found)
             return out
+
+    def lineage(
+        self, digest: str, contents: Callable[[str], str | None] | None = None
+    ) -> dict[str, Any]:
+        """Where a piece of content came from, across agents (:mod:`sealog.provenance`).
+
+        Raises:
+            UsageError: not a content hash; NotFound: no entry produced it.
+        """
+        with self._lock:
+            self._catch_up()
+            return self.provenance.lineage(digest, contents).to_dict()
 
     def session_info(self, session_id: str) -> dict[str, Any]:
         """A session's state as the log has it.

@@ -23,6 +23,7 @@ from sealog.cli import (
     gate,
     keys,
     policy,
+    provenance,
     reports,
     serve,
     traces,
@@ -76,6 +77,7 @@ policy.register(app)
 gate.register(app)
 traces.register(app)
 reports.register(app)
+provenance.register(app)
 demo.register(app)
 serve.register(app)
 

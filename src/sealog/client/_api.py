@@ -214,6 +214,10 @@ class SealogClient(Protocol):
         """One report; for an ``unlogged_action``, whether the agent's chain logged it."""
         ...
 
+    def provenance(self, digest: str) -> dict[str, Any]:
+        """Where a piece of content came from, across agents."""
+        ...
+
     def verify(self, entry_id: str) -> dict[str, Any]:
         """One entry: signature_valid, chain_intact, included (with proof), policy_at_time."""
         ...
@@ -360,6 +364,10 @@ class AsyncSealogClient(Protocol):
 
     async def get_report(self, report_id: str) -> dict[str, Any]:
         """See :meth:`SealogClient.get_report`."""
+        ...
+
+    async def provenance(self, digest: str) -> dict[str, Any]:
+        """See :meth:`SealogClient.provenance`."""
         ...
 
     async def verify(self, entry_id: str) -> dict[str, Any]:

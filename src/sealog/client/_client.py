@@ -24,6 +24,7 @@ from sealog.client._core import (
     ReadAgent,
     ReadChain,
     ReadEntry,
+    ReadProvenance,
     ReadReport,
     ReadReports,
     SessionState,
@@ -259,6 +260,10 @@ class Client:
     def get_report(self, report_id: str) -> dict[str, Any]:
         """One report; for an ``unlogged_action``, whether the agent's chain logged it."""
         return self._run(lambda: self._core.read(ReadReport(report_id)))
+
+    def provenance(self, digest: str) -> dict[str, Any]:
+        """Where a piece of content came from, across agents (see :mod:`sealog.provenance`)."""
+        return self._run(lambda: self._core.read(ReadProvenance(digest)))
 
     def verify(self, entry_id: str) -> dict[str, Any]:
         """One entry: ``signature_valid``, ``chain_intact``, ``included``, ``policy_at_time``."""
@@ -516,6 +521,10 @@ class AsyncClient:
     async def get_report(self, report_id: str) -> dict[str, Any]:
         """See :meth:`Client.get_report`."""
         return await self._run(lambda: self._core.read(ReadReport(report_id)))
+
+    async def provenance(self, digest: str) -> dict[str, Any]:
+        """See :meth:`Client.provenance`."""
+        return await self._run(lambda: self._core.read(ReadProvenance(digest)))
 
     async def verify(self, entry_id: str) -> dict[str, Any]:
         """See :meth:`Client.verify`."""

@@ -38,6 +38,7 @@ __all__ = [
     "ReadAgent",
     "ReadChain",
     "ReadEntry",
+    "ReadProvenance",
     "ReadReport",
     "ReadReports",
     "Release",
@@ -124,8 +125,24 @@ class ReadReport:
     report_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReadProvenance:
+    """``GET /provenance/{digest}`` (answer: the lineage as a dict)."""
+
+    digest: str
+
+
 Call = (
-    Sign | Submit | Release | Draft | ReadAgent | ReadEntry | ReadChain | ReadReports | ReadReport
+    Sign
+    | Submit
+    | Release
+    | Draft
+    | ReadAgent
+    | ReadEntry
+    | ReadChain
+    | ReadReports
+    | ReadReport
+    | ReadProvenance
 )
 Op = Generator[Call, Any, T]
 
@@ -496,7 +513,7 @@ class Core:
             state.ended = True
 
     def read(
-        self, call: ReadAgent | ReadEntry | ReadChain | ReadReports | ReadReport
+        self, call: ReadAgent | ReadEntry | ReadChain | ReadReports | ReadReport | ReadProvenance
     ) -> Op[dict[str, Any]]:
         """A public read."""
         found: dict[str, Any] = yield call

@@ -17,6 +17,7 @@ from sealog.client._core import (
     ReadAgent,
     ReadChain,
     ReadEntry,
+    ReadProvenance,
     ReadReport,
     ReadReports,
     Release,
@@ -67,6 +68,8 @@ class Embedded:
                 return self._chain(address)
             case ReadReports(address):
                 return svc.reports_about(address)
+            case ReadProvenance(digest):
+                return svc.lineage(digest)
             case ReadReport(report_id):
                 if not re.match(r"^[0-9a-f]{64}\Z", report_id):
                     raise UsageError(f"{report_id!r} is not a report id (64 hex digits)")

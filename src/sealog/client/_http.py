@@ -30,6 +30,7 @@ from sealog.client._core import (
     ReadAgent,
     ReadChain,
     ReadEntry,
+    ReadProvenance,
     ReadReport,
     ReadReports,
     Release,
@@ -106,6 +107,8 @@ class _Wire:
                 return _Request("GET", f"/agents/{quote(address, safe='')}/reports")
             case ReadReport(report_id):
                 return _Request("GET", f"/reports/{quote(report_id, safe='')}")
+            case ReadProvenance(digest):
+                return _Request("GET", f"/provenance/{quote(digest, safe=':')}")
         raise AssertionError(call)  # pragma: no cover
 
     def sign(self, call: Sign) -> SignedEntry:

@@ -14,6 +14,7 @@ from rich.console import Console
 from sealog.demo.daily_limit import daily_limit
 from sealog.demo.forum import forum_agent
 from sealog.demo.pii import pii_kill
+from sealog.demo.pipeline import content_pipeline
 from sealog.demo.platform import platform_check
 from sealog.demo.trading import trading_dispute
 
@@ -27,6 +28,7 @@ STORIES: dict[str, Story] = {
     "daily-limit": daily_limit,
     "platform-check": platform_check,
     "forum-agent": forum_agent,
+    "content-pipeline": content_pipeline,
 }
 
 

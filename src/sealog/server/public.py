@@ -96,3 +96,15 @@ def report(
 ) -> ReportOut:
     """One report; for an ``unlogged_action``, whether the agent's chain logged the action."""
     return ReportOut(**svc.report(report_id))
+
+
+@router.get("/provenance/{digest}", tags=["provenance"])
+def provenance(
+    digest: Annotated[str, PathParam(pattern=r"^sha256:[0-9a-f]{64}$")], svc: ServiceDep
+) -> dict[str, Any]:
+    """Where a piece of content came from: the stages that produced it, across agents.
+
+    Also where it entered the pipeline. Where it diverged from its sources needs the contents,
+    which only their owners hold: ``sealog provenance HASH --content DIR``.
+    """
+    return svc.lineage(digest)

@@ -215,3 +215,23 @@ def test_a_report_about_nobody_exits_1_and_stores_nothing(capsys, home):
     assert "not a registered agent" in err
     with Ledger.open(home) as ledger:
         assert ledger.size() == size
+
+
+def test_provenance_from_the_command_line(capsys, home, tmp_path):
+    """sealog provenance HASH --content DIR names the stage that introduced a figure."""
+    from sealog.content import content_hash  # noqa: PLC0415 - only this test
+
+    (tmp_path / "a.txt").write_text("41% of users")
+    (tmp_path / "b.txt").write_text("73% of users")
+    with Ledger.open(home) as ledger:
+        bot = Home.find(home).keys.load("bot")
+        ledger.append(bot, "research", content_hash=content_hash("41% of users"))
+        ledger.append(bot, "draft", content_hash=content_hash("73% of users"),
+                      extra={"sources": [content_hash("41% of users")]})  # fmt: skip
+    code, out, err = run(capsys, "provenance", content_hash("73% of users"), "--content",
+                         str(tmp_path))  # fmt: skip
+    assert code == 0, err
+    assert "diverged at draft" in out
+    assert "73%" in out
+    code, _, err = run(capsys, "provenance", "sha256:" + "0" * 64)
+    assert (code, "no entry" in err) == (1, True)

@@ -222,6 +222,21 @@ def test_report_mistakes_are_typed_errors_and_store_nothing(world: World) -> Non
     assert world.ledger.size() == size
 
 
+def test_provenance_reads_the_same_on_every_backend(world: World) -> None:
+    """The lineage of content the agent sealed, as any client reads it."""
+    from sealog.content import content_hash  # noqa: PLC0415 - only this test
+
+    source = content_hash("notes")
+    world.ledger.append(world.client.key, "research", content_hash="sha256:" + "1" * 64)
+    world.ledger.append(world.client.key, "draft", content_hash=content_hash("draft"),
+                        extra={"sources": ["sha256:" + "1" * 64, source]})  # fmt: skip
+    found = world.client.provenance(content_hash("draft"))
+    assert [s["action"] for s in found["stages"]] == ["draft", "research"]
+    assert found["unknown_sources"] == [source]
+    with pytest.raises(NotFound):
+        world.client.provenance(content_hash("nothing"))
+
+
 def test_verify_an_entry_and_the_chain(world: World) -> None:
     """verify answers signature_valid, chain_intact, included and the decision recomputes."""
     client = world.client

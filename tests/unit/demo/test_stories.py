@@ -1,4 +1,4 @@
-"""The demo stories added with the live gate: the PII kill and the daily limit."""
+"""The demo stories after the first: the PII kill, the daily limit, the forum, the pipeline."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sealog.demo import STORIES
 from sealog.demo.daily_limit import daily_limit
 from sealog.demo.forum import forum_agent
 from sealog.demo.pii import pii_kill
+from sealog.demo.pipeline import content_pipeline
 from sealog.demo.platform import platform_check
 
 
@@ -66,6 +67,15 @@ def test_forum_agent_story_holds(tmp_path):
     assert "share_pricing → deny by actions.denied" in out
     assert "the agent's chain says: not-logged" in out
     assert "track record: 1 report, 1 denied action, reputation 82" in out
+    assert "✗" not in out
+
+
+def test_content_pipeline_story_holds(tmp_path):
+    """The article's lineage runs back to the research; the 73% is traced to the draft."""
+    console, text = _console()
+    assert content_pipeline(console, tmp_path) is True
+    out = text.getvalue()
+    assert "diverged at draft: 73% in none of its sources" in out
     assert "✗" not in out
 
 
