@@ -9,6 +9,7 @@ the texts at hand finds the draft stage stating a figure none of its sources sta
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -53,7 +54,7 @@ def content_pipeline(console: Console, folder: Path) -> bool:
             text = contents[stage]
             digest = content_hash(text)
             (texts / f"{stage}.txt").write_text(text, encoding="utf-8")
-            fields = {"action": stage.replace("-", "_"), "content_hash": digest}
+            fields: dict[str, Any] = {"action": stage.replace("-", "_"), "content_hash": digest}
             if previous is not None:
                 fields["sources"] = [previous]
             svc.submit([ledger.sign_next(agents[stage], "action", fields)])
