@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from sealog.approvals import ApprovalBook
 from sealog.errors import EntryRejected, NotFound, UsageError
 from sealog.gate._book import Tracked, judge
 from sealog.gate._record import Sealable, decision_fields
@@ -172,6 +173,7 @@ class Service:
         self._kills: set[tuple[str, str]] = set()
         self.reports = ReportBook()
         self.provenance = ProvenanceIndex()
+        self.approvals = ApprovalBook()
         self._findings: dict[str, Finding] = {}
         self._catch_up()
 
@@ -192,6 +194,7 @@ class Service:
         self._entries[entry.author] += 1
         self.reports.apply(entry, index)
         self.provenance.apply(entry, index)
+        self.approvals.apply(entry, index)
         f = entry.fields
         if entry.kind == "decision":
             self._decisions[entry.author] += 1
@@ -379,6 +382,18 @@ class Service:
         with self._lock:
             self._catch_up()
             return self.provenance.lineage(digest, contents).to_dict()
+
+    def asks(
+        self, *, agent: str | None = None, status: str | None = None, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Ask decisions and their approvals (of ``agent``; in ``status``), oldest first.
+
+        Raises:
+            UsageError: an unknown status.
+        """
+        with self._lock:
+            self._catch_up()
+            return self.approvals.listing(now or datetime.now(UTC), agent=agent, status=status)
 
     def session_info(self, session_id: str) -> dict[str, Any]:
         """A session's state as the log has it.

@@ -17,6 +17,7 @@ import typer
 from sealog import __version__
 from sealog.cli import (
     agents,
+    approvals,
     apps,
     demo,
     entries,
@@ -78,6 +79,7 @@ gate.register(app)
 traces.register(app)
 reports.register(app)
 provenance.register(app)
+approvals.register(app)
 demo.register(app)
 serve.register(app)
 

@@ -214,6 +214,22 @@ class SealogClient(Protocol):
         """One report; for an ``unlogged_action``, whether the agent's chain logged it."""
         ...
 
+    def approvals(
+        self, *, agent: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Ask decisions and their verdicts, oldest first (one agent's, one status's if asked)."""
+        ...
+
+    def approve(
+        self, decision: str, owner: SigningKey, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Approve one of the agent's asks as its ``owner``; the receipt."""
+        ...
+
+    def deny(self, decision: str, owner: SigningKey, reason: str | None = None) -> dict[str, Any]:
+        """Deny one of the agent's asks as its ``owner``; the receipt."""
+        ...
+
     def provenance(self, digest: str) -> dict[str, Any]:
         """Where a piece of content came from, across agents."""
         ...
@@ -364,6 +380,24 @@ class AsyncSealogClient(Protocol):
 
     async def get_report(self, report_id: str) -> dict[str, Any]:
         """See :meth:`SealogClient.get_report`."""
+        ...
+
+    async def approvals(
+        self, *, agent: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Ask decisions and their verdicts, oldest first (one agent's, one status's if asked)."""
+        ...
+
+    async def approve(
+        self, decision: str, owner: SigningKey, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Approve one of the agent's asks as its ``owner``; the receipt."""
+        ...
+
+    async def deny(
+        self, decision: str, owner: SigningKey, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Deny one of the agent's asks as its ``owner``; the receipt."""
         ...
 
     async def provenance(self, digest: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from sealog.client._core import (
     Core,
     Op,
     ReadAgent,
+    ReadApprovals,
     ReadChain,
     ReadEntry,
     ReadProvenance,
@@ -260,6 +261,34 @@ class Client:
     def get_report(self, report_id: str) -> dict[str, Any]:
         """One report; for an ``unlogged_action``, whether the agent's chain logged it."""
         return self._run(lambda: self._core.read(ReadReport(report_id)))
+
+    def approvals(
+        self, *, agent: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Ask decisions and their verdicts, oldest first (one agent's, one status's if asked).
+
+        Each has ``status`` ``pending``, ``approved``, ``denied`` or ``expired``.
+        """
+        found = self._run(lambda: self._core.read(
+            ReadApprovals(None if agent is None else _address(agent), status)))  # fmt: skip
+        return list(found["approvals"])
+
+    def approve(
+        self, decision: str, owner: SigningKey, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Approve one of the agent's asks as its ``owner``; the receipt.
+
+        Raises:
+            EntryRejected: not a pending ask (``not-pending``), not the owner (``not-allowed``),
+                decided already (``already-decided``) or past its deadline (``expired``).
+        """
+        return self._run(lambda: self._core.decide_ask(owner, decision, approve=True,
+                                                       reason=reason))  # fmt: skip
+
+    def deny(self, decision: str, owner: SigningKey, reason: str | None = None) -> dict[str, Any]:
+        """Deny one of the agent's asks as its ``owner``; the receipt (see :meth:`approve`)."""
+        return self._run(lambda: self._core.decide_ask(owner, decision, approve=False,
+                                                       reason=reason))  # fmt: skip
 
     def provenance(self, digest: str) -> dict[str, Any]:
         """Where a piece of content came from, across agents (see :mod:`sealog.provenance`)."""
@@ -521,6 +550,28 @@ class AsyncClient:
     async def get_report(self, report_id: str) -> dict[str, Any]:
         """See :meth:`Client.get_report`."""
         return await self._run(lambda: self._core.read(ReadReport(report_id)))
+
+    async def approvals(
+        self, *, agent: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """See :meth:`Client.approvals`."""
+        found = await self._run(lambda: self._core.read(
+            ReadApprovals(None if agent is None else _address(agent), status)))  # fmt: skip
+        return list(found["approvals"])
+
+    async def approve(
+        self, decision: str, owner: SigningKey, reason: str | None = None
+    ) -> dict[str, Any]:
+        """See :meth:`Client.approve`."""
+        return await self._run(lambda: self._core.decide_ask(owner, decision, approve=True,
+                                                             reason=reason))  # fmt: skip
+
+    async def deny(
+        self, decision: str, owner: SigningKey, reason: str | None = None
+    ) -> dict[str, Any]:
+        """See :meth:`Client.deny`."""
+        return await self._run(lambda: self._core.decide_ask(owner, decision, approve=False,
+                                                             reason=reason))  # fmt: skip
 
     async def provenance(self, digest: str) -> dict[str, Any]:
         """See :meth:`Client.provenance`."""

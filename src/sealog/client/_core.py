@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from sealog.approvals import approval_fields
 from sealog.canonical import encode_arguments
 from sealog.client._api import Amount, Decided, Logged
 from sealog.crypto import SigningKey
@@ -36,6 +37,7 @@ __all__ = [
     "Draft",
     "Op",
     "ReadAgent",
+    "ReadApprovals",
     "ReadChain",
     "ReadEntry",
     "ReadProvenance",
@@ -126,6 +128,14 @@ class ReadReport:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadApprovals:
+    """``GET /approvals`` (answer: ``{"approvals": [...]}``)."""
+
+    agent: str | None
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReadProvenance:
     """``GET /provenance/{digest}`` (answer: the lineage as a dict)."""
 
@@ -143,6 +153,7 @@ Call = (
     | ReadReports
     | ReadReport
     | ReadProvenance
+    | ReadApprovals
 )
 Op = Generator[Call, Any, T]
 
@@ -346,6 +357,14 @@ class Core:
         receipts = yield from self.seal(owner or self.key, ("response", fields))
         return cast("dict[str, Any]", receipts[0])
 
+    def decide_ask(
+        self, owner: SigningKey, decision: str, *, approve: bool, reason: str | None
+    ) -> Op[dict[str, Any]]:
+        """Seal the owner's verdict on one of the agent's asks (spec §4.5f)."""
+        fields = approval_fields(decision, approve=approve, reason=reason)
+        receipts = yield from self.seal(owner, ("approval", fields))
+        return cast("dict[str, Any]", receipts[0])
+
     def start(self, session_id: str | None, run_id: str | None) -> Op[SessionState]:
         """Seal a session's start."""
         state = SessionState(session_id or f"s-{uuid.uuid4().hex}", run_id)
@@ -513,7 +532,14 @@ class Core:
             state.ended = True
 
     def read(
-        self, call: ReadAgent | ReadEntry | ReadChain | ReadReports | ReadReport | ReadProvenance
+        self,
+        call: ReadAgent
+        | ReadEntry
+        | ReadChain
+        | ReadReports
+        | ReadReport
+        | ReadProvenance
+        | ReadApprovals,
     ) -> Op[dict[str, Any]]:
         """A public read."""
         found: dict[str, Any] = yield call

@@ -15,6 +15,7 @@ from sealog.client._core import (
     Call,
     Draft,
     ReadAgent,
+    ReadApprovals,
     ReadChain,
     ReadEntry,
     ReadProvenance,
@@ -68,6 +69,8 @@ class Embedded:
                 return self._chain(address)
             case ReadReports(address):
                 return svc.reports_about(address)
+            case ReadApprovals(agent, status):
+                return {"approvals": svc.asks(agent=agent, status=status)}
             case ReadProvenance(digest):
                 return svc.lineage(digest)
             case ReadReport(report_id):

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -28,6 +28,7 @@ from sealog.client._core import (
     Call,
     Draft,
     ReadAgent,
+    ReadApprovals,
     ReadChain,
     ReadEntry,
     ReadProvenance,
@@ -107,6 +108,9 @@ class _Wire:
                 return _Request("GET", f"/agents/{quote(address, safe='')}/reports")
             case ReadReport(report_id):
                 return _Request("GET", f"/reports/{quote(report_id, safe='')}")
+            case ReadApprovals(agent, status):
+                query = urlencode({k: v for k, v in (("agent", agent), ("status", status)) if v})
+                return _Request("GET", "/approvals" + (f"?{query}" if query else ""))
             case ReadProvenance(digest):
                 return _Request("GET", f"/provenance/{quote(digest, safe=':')}")
         raise AssertionError(call)  # pragma: no cover

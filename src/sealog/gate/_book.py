@@ -66,6 +66,10 @@ class Book:
             {} if base is None else dict(base._doomed)  # noqa: SLF001 - the same class
         )
         """Sessions their agent's owner killed before they started: id → (agent, rule)."""
+        self._asked: dict[str, tuple[str, SignedEntry]] = (
+            {} if base is None else dict(base._asked)  # noqa: SLF001 - the same class
+        )
+        """Ask decisions not yet approved or denied: decision id → (session, entry)."""
         self._base = base
 
     def fork(self) -> Book:
@@ -81,6 +85,7 @@ class Book:
             raise ValueError("absorb takes a fork of this very book")
         self._sessions.update(fork._sessions)
         self._doomed = fork._doomed
+        self._asked = fork._asked
 
     def _find(self, session_id: str) -> Tracked | None:
         found = self._sessions.get(session_id)
@@ -131,6 +136,9 @@ class Book:
                 started or started by another agent, an action citing no open decision …).
         """
         kind, f = entry.kind, entry.fields
+        if kind == "approval":
+            self._approval(entry)
+            return
         if kind not in ("session", "decision", "action"):
             return
         sid = f.get("session_id")
@@ -191,6 +199,28 @@ class Book:
             self._roll_up(tracked, action.cost)
         else:
             tracked.refused[entry.id] = outcome
+            if outcome == "ask":
+                self._asked[entry.id] = (tracked.session_id, entry)
+
+    def _approval(self, entry: SignedEntry) -> None:
+        """An owner's verdict on an ask: approved, the action counts as allowed from now on."""
+        found = self._asked.pop(str(entry.fields["decision"]), None)
+        if found is None or entry.fields.get("verdict") != "approve":
+            return
+        sid, asked = found
+        tracked = self._find(sid)
+        if tracked is None:
+            return
+        action = proposed_from(asked.fields)
+        tracked.refused.pop(asked.id, None)
+        sealed = Decision("allow", (), 0, None, "allowed", None, str(asked.fields["policy_hash"]))
+        tracked.state = tracked.state.record(action, sealed)
+        tracked.reserved[asked.id] = action.cost
+        self._roll_up(tracked, action.cost)
+
+    def pending_asks(self) -> list[tuple[str, SignedEntry]]:
+        """Ask decisions awaiting a verdict, as (session id, decision entry)."""
+        return list(self._asked.values())
 
     def _action(self, tracked: Tracked, entry: SignedEntry) -> None:
         f = entry.fields

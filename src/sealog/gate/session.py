@@ -39,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar
 
+from sealog import approvals
 from sealog.crypto import SigningKey
 from sealog.errors import (
     ApprovalRequired,
@@ -608,6 +609,26 @@ class Session:
             gate.refresh()
         return gate.policy
 
+    def wait_approval(
+        self, decision: GateDecision, *, poll: float = 0.25, until: datetime | None = None
+    ) -> str:
+        """Wait for the owner's verdict on an ``ask``: ``approved``, ``denied`` or ``expired``.
+
+        Approved, the action counts as allowed in this session from now on: act, then seal it
+        with :meth:`post_action` as after an allow. Denied or expired, do not act.
+
+        Raises:
+            UsageError: ``decision`` is not an ask of this session.
+        """
+        if decision.outcome != "ask" or decision.session_id != self.id:
+            raise UsageError("wait_approval takes an ask decision of this session")
+        asked = self.gate.ledger.get(decision.index).entry
+        status, verdict = approvals.wait(self.gate.ledger, asked, poll=poll, until=until)
+        if verdict is not None:
+            with self.book.lock:
+                self.book.apply(verdict, -1)
+        return status
+
     def enforce(self, decision: GateDecision) -> GateDecision:
         """Return an allowed decision; raise the typed refusal for any other.
 
@@ -632,11 +653,13 @@ class Session:
         session's budget is now exceeded, the policy's ``on_exceed`` applies at once.
 
         Raises:
-            UsageError: the decision is not this session's, was not ``allow``, or was settled.
+            UsageError: the decision is not this session's, was neither ``allow`` nor an approved
+                ``ask``, or was settled.
         """
         if decision.session_id != self.id:
             raise UsageError(f"decision {decision.entry_id[:16]}… is not of session {self.id}")
-        if not decision.allowed:
+        approved = decision.outcome == "ask" and decision.entry_id in self._reserved()
+        if not decision.allowed and not approved:
             raise UsageError(f"decision was {decision.outcome}: there is no action to record")
         actual = None if cost is None else _decimal(cost, "cost")
         fields: dict[str, Any] = {
@@ -661,6 +684,10 @@ class Session:
             _, receipt = self.gate.seal(self.book, "action", fields)
             self._hold_to_limits()
         return receipt
+
+    def _reserved(self) -> dict[str, Decimal]:
+        with self.book.lock:
+            return dict(self.book.get(self.id).reserved)
 
     def charge(
         self,

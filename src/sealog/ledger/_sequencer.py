@@ -19,13 +19,20 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sealog.crypto import PublicKey, SigningKey
 from sealog.errors import EntryRejected, Error, StorageError
 from sealog.ledger._merkle import CompactRange
 from sealog.ledger._parallel import Job, SignatureChecker
 from sealog.ledger.checkpoint import Checkpoint
-from sealog.ledger.entry import SignedEntry, check_schema
+from sealog.ledger.entry import (
+    APPROVAL_TIMEOUT,
+    SignedEntry,
+    check_schema,
+    format_time,
+    parse_time,
+)
 from sealog.ledger.storage import Batch, Head, Registration, Storage
 
 __all__ = ["MAX_BATCH", "REFUSALS", "Receipt", "Sequencer", "SequencerStats"]
@@ -34,6 +41,7 @@ REFUSALS = frozenset(
     {"unknown-author", "bad-signature", "replayed-seq", "skipped-seq", "bad-chain"}
     | {"time-regressed", "already-registered", "not-allowed", "policy-version", "stale-policy"}
     | {"session-killed", "unknown-subject", "unknown-report"}
+    | {"not-pending", "already-decided", "expired"}
 )
 """Rejection codes that mean the log says no to a well-formed entry (the CLI exits 1 for
 these, 2 for malformed input)."""
@@ -152,6 +160,8 @@ class _Staged:
         self.kills: dict[str, frozenset[str]] = {}
         self.reports: dict[str, str] = {}
         """Reports accepted in this group: entry id → the reported agent."""
+        self.decided: set[str] = set()
+        """Ask decisions approved or denied in this group."""
 
     def layer(self) -> _Staged:
         return _Staged(self)
@@ -162,6 +172,12 @@ class _Staged:
         self.policies.update(layer.policies)
         self.kills.update(layer.kills)
         self.reports.update(layer.reports)
+        self.decided |= layer.decided
+
+    def was_decided(self, decision: str) -> bool:
+        return decision in self.decided or (
+            self.base is not None and self.base.was_decided(decision)
+        )
 
     def report(self, entry_id: str) -> str | None:
         found = self.reports.get(entry_id)
@@ -220,6 +236,8 @@ class Sequencer:
         self._policies: dict[str, int] = {}
         self._kills: dict[str, frozenset[str]] = {}
         """Per agent, the sessions its owner killed (read with its policy version)."""
+        self._decided: dict[str, frozenset[str]] = {}
+        """Per owner, the ask decisions it approved or denied."""
         self._tally = _Tally()
 
     def stats(self) -> SequencerStats:
@@ -384,6 +402,8 @@ class Sequencer:
         self._keys.update(staged.keys)
         self._policies.update(staged.policies)
         self._kills.update(staged.kills)
+        if staged.decided:
+            self._decided.clear()  # re-read the owners' approvals when next asked
         self._tally.commit(len(accepted), tree.size - first, time.perf_counter() - started)
         index = first
         for pending in accepted:
@@ -398,6 +418,7 @@ class Sequencer:
         self._heads.clear()
         self._policies.clear()
         self._kills.clear()
+        self._decided.clear()
 
     def _load_tree(self, size: int) -> CompactRange:
         """The frontier at ``size``; reload everything if another writer moved the log."""
@@ -438,6 +459,8 @@ class Sequencer:
                     self._check_report(entry, staged)
                 elif entry.kind == "response":
                     self._check_response(entry, staged)
+                elif entry.kind == "approval":
+                    self._check_approval(entry, staged)
             except EntryRejected as exc:
                 raise _at(position, total, exc) from exc
 
@@ -526,6 +549,47 @@ class Sequencer:
             raise EntryRejected(
                 f"only {subject} or its owner answers a report about it", code="not-allowed"
             )
+
+    def _check_approval(self, entry: SignedEntry, staged: _Staged) -> None:
+        """An approval decides a pending ``ask`` decision (rule 12).
+
+        Once, by the agent's owner, within the timeout of the decision's time.
+        """
+        cited = str(entry.fields["decision"])
+        found = self._storage.entry_by_id(bytes.fromhex(cited))
+        if found is None or found.entry.kind != "decision":
+            raise EntryRejected(f"no decision {cited[:16]}… in this log", code="not-pending")
+        asked = found.entry
+        if asked.fields.get("outcome") != "ask":
+            raise EntryRejected(
+                f"decision {cited[:16]}… is {asked.fields.get('outcome')!r}, not an ask",
+                code="not-pending",
+            )
+        governed = self._governed(asked.author, staged)
+        owner = None if governed is None else governed.owner
+        if entry.author != owner:
+            raise EntryRejected(
+                f"only the owner of {asked.author} approves its asks", code="not-allowed"
+            )
+        deadline = parse_time(asked.time) + timedelta(seconds=APPROVAL_TIMEOUT)
+        if parse_time(entry.time) > deadline:
+            raise EntryRejected(
+                f"the ask expired at {format_time(deadline)}; it stands denied", code="expired"
+            )
+        if staged.was_decided(cited) or cited in self._owner_decided(owner):
+            raise EntryRejected(f"decision {cited[:16]}… was decided already",
+                                code="already-decided")  # fmt: skip
+        staged.decided.add(cited)
+
+    def _owner_decided(self, owner: str) -> frozenset[str]:
+        """The ask decisions ``owner`` has approved or denied (read once, then cached)."""
+        if owner not in self._decided:
+            self._decided[owner] = frozenset(
+                str(stored.entry.fields["decision"])
+                for stored in self._storage.entries(author=owner)
+                if stored.entry.kind == "approval"
+            )
+        return self._decided[owner]
 
     def policy_version(self, agent: str, owner: str) -> int:
         """The latest policy version of ``agent`` committed, 0 if none."""

@@ -33,6 +33,8 @@ from sealog.errors import CanonicalError, EntryRejected, FormatError
 from sealog.ledger._merkle import leaf_hash
 
 __all__ = [
+    "APPROVAL_TIMEOUT",
+    "APPROVAL_VERDICTS",
     "ENTRY_VERSION",
     "KNOWN_KINDS",
     "MAX_DEPTH",
@@ -419,8 +421,23 @@ def _check_response(fields: Mapping[str, Any]) -> None:
     _text(fields, "note", 4096, required=False)
 
 
+APPROVAL_VERDICTS: Final = ("approve", "deny")
+APPROVAL_TIMEOUT: Final = 15 * 60
+"""Seconds after an ``ask`` decision's time within which it may be approved or denied."""
+
+
+def _check_approval(fields: Mapping[str, Any]) -> None:
+    decision = fields.get("decision")
+    if type(decision) is not str or not _HEX_ID.match(decision):
+        raise _reject("bad-field", "decision must be the 64-hex id of the ask decision")
+    if fields.get("verdict") not in APPROVAL_VERDICTS:
+        raise _reject("bad-field", "verdict must be 'approve' or 'deny'")
+    _text(fields, "reason", 1024, required=False)
+
+
 _SCHEMAS = {
     "action": _check_action,
+    "approval": _check_approval,
     "decision": _check_decision,
     "policy": _check_policy,
     "register": _check_register,

@@ -108,3 +108,13 @@ def provenance(
     which only their owners hold: ``sealog provenance HASH --content DIR``.
     """
     return svc.lineage(digest)
+
+
+@router.get("/approvals", tags=["approvals"])
+def approvals(
+    svc: ServiceDep,
+    agent: Annotated[str | None, Query(pattern=r"^sl1[0-9a-f]{40}$")] = None,
+    status: Annotated[str | None, Query(pattern=r"^(pending|approved|denied|expired)$")] = None,
+) -> dict[str, Any]:
+    """Ask decisions awaiting (or past) the owner's verdict, oldest first, filtered."""
+    return {"approvals": svc.asks(agent=agent, status=status)}

@@ -79,6 +79,16 @@ def respond(
     return once.run(lambda: submit_entries(svc, author, [entry])[0])
 
 
+@router.post("/approvals", tags=["approvals"], status_code=201)
+def approve(
+    entry: WireEntry, svc: ServiceDep, author: Author, once: IdempotencyDep
+) -> SubmittedOut:
+    """The owner's verdict on an agent's ``ask`` (spec §4.5f): approve or deny, in time."""
+    if entry.parse().kind != "approval":
+        raise UsageError("POST /approvals takes one approval entry")
+    return once.run(lambda: submit_entries(svc, author, [entry])[0])
+
+
 @router.post("/sessions/{session_id}/kill", tags=["gate"], status_code=201)
 def kill(
     session_id: Annotated[str, PathParam(min_length=1, max_length=256)],

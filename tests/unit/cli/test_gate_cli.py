@@ -235,3 +235,20 @@ def test_provenance_from_the_command_line(capsys, home, tmp_path):
     assert "73%" in out
     code, _, err = run(capsys, "provenance", "sha256:" + "0" * 64)
     assert (code, "no entry" in err) == (1, True)
+
+
+def test_approvals_list_approve_and_deny(capsys, home):
+    """An ask from `decide` is listed pending, approved as the owner, then listed approved."""
+    code, out, _ = run(capsys, "decide", "transfer", "--as", "bot", "--args", '{"amount": 900}',
+                       "--session", "s7", "--json")  # fmt: skip
+    assert code == 3
+    decision = json.loads(out)["entry_id"]
+    code, out, _ = run(capsys, "approvals", "list", "--json")
+    assert [a["decision"] for a in json.loads(out)] == [decision]
+    code, _, err = run(capsys, "approvals", "approve", decision, "--as", "bot")
+    assert (code, "only the owner" in err) == (1, True)
+    assert run(capsys, "approvals", "approve", decision, "--as", "acme")[0] == 0
+    code, out, _ = run(capsys, "approvals", "list", "--status", "approved", "--json")
+    assert json.loads(out)[0]["decided_by"]
+    code, _, err = run(capsys, "approvals", "deny", decision, "--as", "acme")
+    assert (code, "decided already" in err) == (1, True)

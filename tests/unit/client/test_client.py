@@ -237,6 +237,23 @@ def test_provenance_reads_the_same_on_every_backend(world: World) -> None:
         world.client.provenance(content_hash("nothing"))
 
 
+def test_the_owner_approves_an_ask_through_any_backend(world: World) -> None:
+    """An ask is listed pending; the owner approves it; it is listed approved; twice is refused."""
+    world.client.set_policy(
+        world.owner, "actions: {allow: [transfer]}\nask: [{actions: [transfer]}]"
+    )
+    asked = world.client.session().pre_action("transfer")
+    assert asked.outcome == "ask"
+    pending = world.client.approvals(agent=world.client.key.address, status="pending")
+    assert [a["decision"] for a in pending] == [asked.entry_id]
+    world.client.approve(asked.entry_id, world.owner, reason="fine")
+    assert world.client.approvals(status="approved")[0]["decided_by"] == world.owner.address
+    with pytest.raises(EntryRejected) as again:
+        world.client.deny(asked.entry_id, world.owner)
+    assert again.value.code == "already-decided"
+    assert replay(world.ledger.entries()).ok
+
+
 def test_verify_an_entry_and_the_chain(world: World) -> None:
     """verify answers signature_valid, chain_intact, included and the decision recomputes."""
     client = world.client

@@ -315,8 +315,9 @@ def test_format_time_refuses_naive_datetime():
 
 
 def test_known_kinds():
-    """The ledger knows its seven kinds, reports and responses among them."""
-    kinds = {"action", "decision", "policy", "register", "report", "response", "session"}
+    """The ledger knows its eight kinds: reports, responses and approvals among them."""
+    kinds = {"action", "approval", "decision", "policy", "register", "report", "response",
+             "session"}  # fmt: skip
     assert frozenset(kinds) == KNOWN_KINDS
 
 

@@ -60,10 +60,21 @@ def registrations(ledger: Ledger, owner: SigningKey, agent: SigningKey) -> list[
 def registered(api, keys):
     """An owner and its agent registered over HTTP, the policy sealed, session s1 started."""
     owner, agent = keys
-    assert api.post("/agents", owner, {"entries": [wire(e) for e in
-                    registrations(api.ledger, owner, agent)]}).status_code == 201  # fmt: skip
-    fields = {"agent": agent.address, "version": 1, "document": POLICY, "format": "yaml",
-              "policy_hash": load_policy(POLICY).hash()}  # fmt: skip
+    assert (
+        api.post(
+            "/agents",
+            owner,
+            {"entries": [wire(e) for e in registrations(api.ledger, owner, agent)]},
+        ).status_code
+        == 201
+    )
+    fields = {
+        "agent": agent.address,
+        "version": 1,
+        "document": POLICY,
+        "format": "yaml",
+        "policy_hash": load_policy(POLICY).hash(),
+    }
     policy = api.ledger.sign_next(owner, "policy", fields)
     assert api.post("/policies", owner, wire(policy)).status_code == 201
     start = api.ledger.sign_next(agent, "session", {"session_id": "s1", "event": "start"})
@@ -92,10 +103,17 @@ def test_registration_then_lookup_with_stats(api, registered):
     body = api.get(f"/agents/{agent.address}").json()
     assert body["role"] == "agent"
     assert body["policy_version"] == 1
-    assert body["stats"] == {"entries": 1, "denied_actions": 0, "sessions_killed": 0,
-                             "reports_received": 0, "reports_open": 0,
-                             "reports_acknowledged": 0, "reports_disputed": 0,
-                             "decisions": 0, "reputation": 100}  # fmt: skip
+    assert body["stats"] == {
+        "entries": 1,
+        "denied_actions": 0,
+        "sessions_killed": 0,
+        "reports_received": 0,
+        "reports_open": 0,
+        "reports_acknowledged": 0,
+        "reports_disputed": 0,
+        "decisions": 0,
+        "reputation": 100,
+    }
 
 
 def test_a_decision_drafted_signed_and_logged_answers_its_policy_match(api, registered):
@@ -106,8 +124,9 @@ def test_a_decision_drafted_signed_and_logged_answers_its_policy_match(api, regi
     d = draft.json()
     assert d["outcome"] == "deny"
     decision = api.ledger.sign_next(agent, "decision", d["fields"], time=parse_time(d["time"]))
-    action = api.ledger.sign_next(agent, "action", {"action": "transfer", "session_id": "s1",
-                                                    "decision": decision.id})  # fmt: skip
+    action = api.ledger.sign_next(
+        agent, "action", {"action": "transfer", "session_id": "s1", "decision": decision.id}
+    )
     out = api.post("/entries", agent, {"entries": [wire(decision), wire(action)]})
     assert out.status_code == 201
     assert [(r["kind"], r["policy_match"], r["policy_version"]) for r in out.json()["results"]] == [
@@ -120,8 +139,9 @@ def test_a_decision_drafted_signed_and_logged_answers_its_policy_match(api, regi
 def test_a_forged_decision_is_a_409_and_nothing_is_stored(api, registered):
     """A decision the gate would not make is refused: 409 decision-mismatch, log unchanged."""
     _, agent = registered
-    d = api.post("/sessions/s1/draft", agent, {"action": "transfer",
-                                               "args": {"amount": 1500}}).json()  # fmt: skip
+    d = api.post(
+        "/sessions/s1/draft", agent, {"action": "transfer", "args": {"amount": 1500}}
+    ).json()
     forged = dict(d["fields"], outcome="allow", failed=[], risk=0, decision_class="allowed")
     del forged["blocking_rule"]
     size = api.ledger.size()
@@ -170,8 +190,9 @@ def test_writes_need_a_fresh_valid_signature(api, registered, tamper, code):
     entry = api.ledger.sign_next(agent, "action", {"action": "post_reply"})
     raw = json.dumps(wire(entry)).encode()
     size = api.ledger.size()
-    headers = sign_request(agent, "POST", "/logs", raw,
-                           now=time.time() - 3600 if tamper == "stale" else None)  # fmt: skip
+    headers = sign_request(
+        agent, "POST", "/logs", raw, now=time.time() - 3600 if tamper == "stale" else None
+    )
     if tamper == "no headers":
         headers = {}
     if tamper == "bad signature":
@@ -187,8 +208,11 @@ def test_a_request_may_not_carry_someone_elses_entries(api, registered):
     """Another registered author cannot deliver the agent's signed entries as its own."""
     owner, agent = registered
     stranger = SigningKey.generate()
-    reg = api.ledger.sign_next(stranger, "register", {"subject": stranger.address,
-                               "public_key": stranger.public_key.b64, "role": "owner"})  # fmt: skip
+    reg = api.ledger.sign_next(
+        stranger,
+        "register",
+        {"subject": stranger.address, "public_key": stranger.public_key.b64, "role": "owner"},
+    )
     assert api.post("/agents", stranger, {"entries": [wire(reg)]}).status_code == 201
     entry = api.ledger.sign_next(agent, "action", {"action": "post_reply"})
     problem(api.post("/logs", stranger, wire(entry)), 403, "not-your-entry")
@@ -247,8 +271,9 @@ def test_a_retried_write_with_its_idempotency_key_is_answered_once(api, register
     assert again.json() == first.json()
     assert api.ledger.size() == size
     other = wire(api.ledger.sign_next(agent, "action", {"action": "post_reply"}))
-    problem(api.post("/logs", agent, other, **{"idempotency-key": "k1"}), 422,
-            "idempotency-key-reused")  # fmt: skip
+    problem(
+        api.post("/logs", agent, other, **{"idempotency-key": "k1"}), 422, "idempotency-key-reused"
+    )
 
 
 def test_a_request_whose_key_is_still_in_flight_is_a_409_and_stores_nothing(api, registered):
@@ -257,8 +282,11 @@ def test_a_request_whose_key_is_still_in_flight_is_a_409_and_stores_nothing(api,
     body = wire(api.ledger.sign_next(agent, "action", {"action": "post_reply"}))
     size = api.ledger.size()
     with api.app.state.idempotency.claim((agent.address, "k2")):
-        problem(api.post("/logs", agent, body, **{"idempotency-key": "k2"}), 409,
-                "idempotency-key-in-flight")  # fmt: skip
+        problem(
+            api.post("/logs", agent, body, **{"idempotency-key": "k2"}),
+            409,
+            "idempotency-key-in-flight",
+        )
     assert api.ledger.size() == size
     assert api.post("/logs", agent, body, **{"idempotency-key": "k2"}).status_code == 201
 
@@ -268,17 +296,24 @@ def test_registrations_and_policies_take_idempotency_keys_too(api, keys, route):
     """A retried registration or policy with its key gets its first answer, not a conflict."""
     owner, agent = keys
     entries = registrations(api.ledger, owner, agent)
-    first = api.post("/agents", owner, {"entries": [wire(e) for e in entries]},
-                     **{"idempotency-key": "r"})  # fmt: skip
+    first = api.post(
+        "/agents", owner, {"entries": [wire(e) for e in entries]}, **{"idempotency-key": "r"}
+    )
     if route == "/policies":
-        fields = {"agent": agent.address, "version": 1, "document": POLICY, "format": "yaml",
-                  "policy_hash": load_policy(POLICY).hash()}  # fmt: skip
+        fields = {
+            "agent": agent.address,
+            "version": 1,
+            "document": POLICY,
+            "format": "yaml",
+            "policy_hash": load_policy(POLICY).hash(),
+        }
         body = wire(api.ledger.sign_next(owner, "policy", fields))
         first = api.post(route, owner, body, **{"idempotency-key": "p"})
         again = api.post(route, owner, body, **{"idempotency-key": "p"})
     else:
-        again = api.post(route, owner, {"entries": [wire(e) for e in entries]},
-                         **{"idempotency-key": "r"})  # fmt: skip
+        again = api.post(
+            route, owner, {"entries": [wire(e) for e in entries]}, **{"idempotency-key": "r"}
+        )
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
 
@@ -300,19 +335,32 @@ def test_a_stranger_cannot_kill_an_agents_session_over_http(api, registered):
     _, agent = registered
     stranger = SigningKey.generate()
     own = {"subject": stranger.address, "public_key": stranger.public_key.b64, "role": "owner"}
-    assert api.post("/agents", stranger, {"entries": [wire(api.ledger.sign_next(
-        stranger, "register", own))]}).status_code == 201  # fmt: skip
-    kill = wire(api.ledger.sign_next(stranger, "session",
-                                     owner_kill_fields(agent.address, "s1", "x")))  # fmt: skip
+    assert (
+        api.post(
+            "/agents",
+            stranger,
+            {"entries": [wire(api.ledger.sign_next(stranger, "register", own))]},
+        ).status_code
+        == 201
+    )
+    kill = wire(
+        api.ledger.sign_next(stranger, "session", owner_kill_fields(agent.address, "s1", "x"))
+    )
     size = api.ledger.size()
     problem(api.post("/sessions/s1/kill", stranger, kill), 409, "not-allowed")
     assert api.ledger.size() == size
 
 
 def report_of(subject: str, **extra: Any) -> dict[str, Any]:
-    return {"subject": subject, "category": "unlogged_action", "severity": "high",
-            "action_observed": "post_reply", "target": "forum://t/1",
-            "observed_at": "2026-11-21T09:00:00.000000Z", **extra}  # fmt: skip
+    return {
+        "subject": subject,
+        "category": "unlogged_action",
+        "severity": "high",
+        "action_observed": "post_reply",
+        "target": "forum://t/1",
+        "observed_at": "2026-11-21T09:00:00.000000Z",
+        **extra,
+    }
 
 
 def joined(api: Api, key: SigningKey) -> SigningKey:
@@ -349,18 +397,62 @@ def test_bad_reports_and_answers_over_http_store_nothing(api, registered):
     platform = joined(api, SigningKey.generate())
     size = api.ledger.size()
     unknown = report_of(SigningKey.generate().address)
-    problem(api.post("/reports", platform, wire(api.ledger.sign_next(platform, "report", unknown))),
-            422, "unknown-subject")  # fmt: skip
+    problem(
+        api.post("/reports", platform, wire(api.ledger.sign_next(platform, "report", unknown))),
+        422,
+        "unknown-subject",
+    )
     entry = api.ledger.sign_next(platform, "report", report_of(agent.address))
     filed = api.post("/reports", platform, wire(entry))
     report_id = filed.json()["id"]
     size = api.ledger.size()
-    stranger = wire(api.ledger.sign_next(platform, "response",
-                                         {"report": report_id, "acknowledged": True}))  # fmt: skip
+    stranger = wire(
+        api.ledger.sign_next(platform, "response", {"report": report_id, "acknowledged": True})
+    )
     problem(api.post(f"/reports/{report_id}/responses", platform, stranger), 409, "not-allowed")
     problem(api.post(f"/reports/{'0' * 64}/responses", platform, stranger), 400, "usage")
     problem(api.get(f"/reports/{'ab' * 32}"), 404, "not-found")
     assert api.ledger.size() == size
+
+
+def test_an_owner_approves_an_ask_over_http(api, registered):
+    """A pending ask is listed; POST /approvals by the owner approves it; a stranger is refused."""
+    owner, agent = registered
+    document = POLICY + "ask: [{actions: [post_reply]}]\n"
+    fields = {
+        "agent": agent.address,
+        "version": 2,
+        "document": document,
+        "format": "yaml",
+        "policy_hash": load_policy(document).hash(),
+    }
+    assert (
+        api.post(
+            "/policies", owner, wire(api.ledger.sign_next(owner, "policy", fields))
+        ).status_code
+        == 201
+    )
+    d = api.post("/sessions/s1/draft", agent, {"action": "post_reply"}).json()
+    assert d["outcome"] == "ask"
+    decision = api.ledger.sign_next(agent, "decision", d["fields"], time=parse_time(d["time"]))
+    assert api.post("/logs", agent, wire(decision)).status_code == 201
+    pending = api.get(f"/approvals?agent={agent.address}&status=pending").json()["approvals"]
+    assert [a["decision"] for a in pending] == [decision.id]
+    verdict = {"decision": decision.id, "verdict": "approve"}
+    stranger = joined(api, SigningKey.generate())
+    problem(
+        api.post("/approvals", stranger, wire(api.ledger.sign_next(stranger, "approval", verdict))),
+        409,
+        "not-allowed",
+    )
+    assert (
+        api.post(
+            "/approvals", owner, wire(api.ledger.sign_next(owner, "approval", verdict))
+        ).status_code
+        == 201
+    )
+    assert api.get("/approvals?status=approved").json()["approvals"][0]["decision"] == decision.id
+    problem(api.get("/approvals?status=maybe"), 400, "invalid-request")
 
 
 def test_unknown_routes_are_problems_too(api):
