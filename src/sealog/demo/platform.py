@@ -1,4 +1,8 @@
-"""A marketplace checks agents over the API: the unregistered one is refused, the other verified."""
+"""A marketplace checks agents over the API before they list anything.
+
+The unregistered agent is refused, the registered one verified, and a spammer's track record —
+buyers' reports, acknowledged — keeps it off the listings.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +20,12 @@ import uvicorn
 from rich.console import Console
 from rich.markup import escape
 
+from sealog.client import Client
 from sealog.crypto import SigningKey
 from sealog.demo._narrate import check
 from sealog.ledger import Ledger, wire_entry
 from sealog.ledger.entry import parse_time
+from sealog.platform import admit
 from sealog.policy.store import set_policy
 from sealog.server import Settings, create_app
 from sealog.signed_request import sign_request
@@ -103,5 +110,42 @@ def platform_check(console: Console, folder: Path) -> bool:
                     and proof["policy_at_time"]["recomputed"] == "matches",
                     "the chair listing: signature valid, included, its decision recomputes "
                     f"under policy v{proof['policy_at_time']['version']}")  # fmt: skip
+        ok &= _spammer(console, ledger, url, agent)
     ledger.close()
+    return ok
+
+
+_BAR = 75
+"""The reputation this marketplace asks of an agent before it may list."""
+
+
+def _spammer(console: Console, ledger: Ledger, url: str, seller: SigningKey) -> bool:
+    """Buyers report a spamming agent over the API; its record keeps it off the marketplace."""
+    market, buyer = SigningKey.generate(), SigningKey.generate()
+    spam, spam_owner = SigningKey.generate(), SigningKey.generate()
+    ledger.register_agent(spam, spam_owner, name="spam-bot")
+    ledger.register_owner(market, name="market.example")
+    ledger.register_owner(buyer, name="a buyer")
+    seen = datetime.now(UTC)
+    with Client(url, key=market) as mk, Client(url, key=buyer) as by, \
+            Client(url, key=spam) as bot:  # fmt: skip
+        filed = [
+            by.report(spam.address, "spam", "message_buyer", seen, severity="high"),
+            by.report(spam.address, "spam", "message_buyer", seen, severity="high"),
+            mk.report(spam.address, "policy_violation", "list_item", seen, severity="critical",
+                      description="listed a counterfeit"),
+        ]  # fmt: skip
+        for receipt in filed[:2]:
+            bot.respond(receipt["id"], acknowledged=True, owner=spam_owner)
+        record = mk.agent(spam.address)
+        console.print(f"spam-bot: {record.reports_received} reports, "
+                      f"{record.reports_acknowledged} acknowledged, {record.reports_open} open, "
+                      f"reputation {record.reputation}")  # fmt: skip
+        refused, admitted = (
+            admit(mk, spam.address, min_score=_BAR),
+            admit(mk, seller.address, min_score=_BAR),
+        )
+    ok = check(console, not refused.allowed,
+               f"spam-bot is refused: {refused.reason}")  # fmt: skip
+    ok &= check(console, admitted.allowed, f"seller-bot is admitted: {admitted.reason}")
     return ok
