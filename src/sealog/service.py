@@ -26,10 +26,12 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from sealog.approvals import ApprovalBook
+from sealog.content import content_hash
 from sealog.errors import EntryRejected, NotFound, UsageError
 from sealog.gate._book import Tracked, judge
 from sealog.gate._record import Sealable, decision_fields
 from sealog.gate.replay import Finding, Replayer
+from sealog.governance import Blobs, TraceBook, trace_json
 from sealog.ledger import Ledger, Receipt, SignedEntry, StoredEntry, VerifyReport
 from sealog.ledger.entry import format_time, parse_time
 from sealog.policy import CompiledPolicy, ProposedAction
@@ -160,9 +162,13 @@ class AgentInfo:
 class Service:
     """One ledger, folded and ready to judge, for every surface to share."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        """Fold the whole log (a replay) so decisions can be drafted and checked at once."""
+    def __init__(self, ledger: Ledger, blobs: Blobs | None = None) -> None:
+        """Fold the whole log (a replay) so decisions can be drafted and checked at once.
+
+        ``blobs`` keeps the reasoning texts apps ask to keep (in memory when not given).
+        """
         self.ledger = ledger
+        self.blobs = blobs or Blobs(":memory:")
         self._lock = threading.RLock()
         self._replayer = Replayer()
         self._folded = 0
@@ -174,6 +180,7 @@ class Service:
         self.reports = ReportBook()
         self.provenance = ProvenanceIndex()
         self.approvals = ApprovalBook()
+        self.traces = TraceBook()
         self._findings: dict[str, Finding] = {}
         self._catch_up()
 
@@ -195,6 +202,7 @@ class Service:
         self.reports.apply(entry, index)
         self.provenance.apply(entry, index)
         self.approvals.apply(entry, index)
+        self.traces.apply(entry, index)
         f = entry.fields
         if entry.kind == "decision":
             self._decisions[entry.author] += 1
@@ -394,6 +402,55 @@ class Service:
         with self._lock:
             self._catch_up()
             return self.approvals.listing(now or datetime.now(UTC), agent=agent, status=status)
+
+    def seal_trace(self, entry: SignedEntry, reasoning: str | None = None) -> dict[str, Any]:
+        """Append a signed ``trace`` entry; keep its reasoning text if given (and it matches).
+
+        Raises:
+            UsageError: not a trace entry, or the text does not hash to its reasoning_hash.
+            EntryRejected: the log refuses the entry; nothing is kept.
+        """
+        parsed = entry if entry.from_bytes else SignedEntry.parse(entry.data, entry.signature)
+        if parsed.kind != "trace":
+            raise UsageError("a governance trace is a 'trace' entry")
+        digest = parsed.fields.get("reasoning_hash")
+        if reasoning is not None and (digest is None or content_hash(reasoning) != digest):
+            raise UsageError("the reasoning text does not hash to the trace's reasoning_hash")
+        (done,) = self.submit([parsed])
+        if reasoning is not None:
+            self.blobs.put(str(digest), reasoning)
+        return self.trace(done.entry_id)
+
+    def trace(self, trace_hash: str) -> dict[str, Any]:
+        """One trace, with its reasoning text if it was kept and not erased.
+
+        Raises:
+            NotFound: no such trace.
+        """
+        with self._lock:
+            self._catch_up()
+            entry, index = self.traces.get(trace_hash)
+        digest = entry.fields.get("reasoning_hash")
+        return trace_json(entry, index, self.blobs.get(None if digest is None else str(digest)))
+
+    def list_traces(
+        self, authors: frozenset[str] | None, *, status: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Traces newest first (of ``authors``; in ``status``), reasoning text left out."""
+        with self._lock:
+            self._catch_up()
+            found = list(self.traces.newest(authors, status, limit))
+        return [trace_json(entry, index, None) for entry, index in found]
+
+    def erase_reasoning(self, trace_hash: str) -> bool:
+        """Forget a trace's kept reasoning text (the log, and its hash, stay); whether it was kept.
+
+        Raises:
+            NotFound: no such trace.
+        """
+        entry, _ = self.traces.get(trace_hash)
+        digest = entry.fields.get("reasoning_hash")
+        return digest is not None and self.blobs.erase(str(digest))
 
     def session_info(self, session_id: str) -> dict[str, Any]:
         """A session's state as the log has it.

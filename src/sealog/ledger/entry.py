@@ -41,6 +41,7 @@ __all__ = [
     "MAX_ENTRY_BYTES",
     "REPORT_CATEGORIES",
     "SEVERITIES",
+    "TRACE_STATUSES",
     "SignedEntry",
     "check_schema",
     "format_time",
@@ -435,6 +436,32 @@ def _check_approval(fields: Mapping[str, Any]) -> None:
     _text(fields, "reason", 1024, required=False)
 
 
+TRACE_STATUSES: Final = ("executed", "blocked", "pending_approval")
+
+
+def _check_trace(fields: Mapping[str, Any]) -> None:
+    if fields.get("status") not in TRACE_STATUSES:
+        raise _reject("bad-field", f"status must be one of {', '.join(TRACE_STATUSES)}")
+    if type(fields.get("proposed_action")) is not dict:
+        raise _reject("bad-field", "proposed_action must be an object")
+    for name in ("reasoning_hash", "session_key_hash"):
+        value = fields.get(name)
+        if value is not None and not is_content_hash(value):
+            raise _reject("bad-field", f"{name} must be 'sha256:' + 64 lowercase hex digits")
+    for name in ("tx_hash", "blocked_by"):
+        _text(fields, name, 256, required=False)
+    risk = fields.get("risk_score")
+    if risk is not None and (type(risk) is not int or not 0 <= risk <= 100):  # noqa: PLR2004
+        raise _reject("bad-field", "risk_score must be an integer from 0 to 100")
+    duration = fields.get("duration_ms")
+    if duration is not None and (type(duration) is not int or duration < 0):
+        raise _reject("bad-field", "duration_ms must be a non-negative integer")
+    for name in ("policy_verdicts", "signatures"):
+        value = fields.get(name)
+        if value is not None and type(value) is not list:
+            raise _reject("bad-field", f"{name} must be a list")
+
+
 _SCHEMAS = {
     "action": _check_action,
     "approval": _check_approval,
@@ -444,6 +471,7 @@ _SCHEMAS = {
     "report": _check_report,
     "response": _check_response,
     "session": _check_session,
+    "trace": _check_trace,
 }
 KNOWN_KINDS: Final = frozenset(_SCHEMAS)
 

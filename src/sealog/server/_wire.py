@@ -228,3 +228,13 @@ class ReportsOut(_Strict):
     acknowledged: int
     disputed: int
     reports: list[ReportOut]
+
+
+class TraceIn(WireEntry):
+    """A governance trace to seal: the agent-signed ``trace`` entry.
+
+    To keep the reasoning text whose hash the entry carries, send it too (it is kept outside
+    the tree, and can be erased).
+    """
+
+    reasoning: str | None = Field(default=None, max_length=1 << 20)

@@ -20,6 +20,8 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sealog import __version__
+from sealog.governance import Blobs
+from sealog.home import Home
 from sealog.ledger import Ledger
 from sealog.server import ops, private, public, transparency, writes
 from sealog.server._idempotency import Remembered
@@ -32,6 +34,8 @@ from sealog.signed_request import NonceCache
 
 __all__ = ["Settings", "create_app"]
 
+REASONING_FILE = "reasoning.db"
+"""Where a home keeps the reasoning texts apps ask to keep (outside the tree, erasable)."""
 MAX_BODY = 32 * 1024 * 1024
 """Largest request body accepted, in bytes (a full batch of large entries fits)."""
 
@@ -69,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = settings.ledger is None
         ledger = settings.ledger or _open(settings)
-        app.state.service = Service(ledger)
+        app.state.service = Service(ledger, Blobs(_reasoning_store(settings)))
         app.state.nonces = NonceCache()
         app.state.idempotency = Remembered()
         if settings.gc_freeze:
@@ -103,6 +107,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     private.install(app)  # API-key routes, and the tenants store beside the ledger
     install_openapi(app)
     return app
+
+
+def _reasoning_store(settings: Settings) -> Path | str:
+    """Kept reasoning texts: beside the home's ledger, or in memory for a ledger handed over."""
+    if settings.ledger is not None and settings.home is None:
+        return ":memory:"
+    return Home.find(settings.home).path / REASONING_FILE
 
 
 def _ledger(app: FastAPI) -> Ledger | None:

@@ -17,7 +17,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sealog.errors import NotFound
 from sealog.server._deps import Address, ServiceDep
 from sealog.server._listing import Filters, decode_cursor, entry_json, read_page
-from sealog.server._tenancy import TenantDep, install_tenancy
+from sealog.server._tenancy import Tenant, TenantDep, install_tenancy
+from sealog.server._wire import TraceIn
 from sealog.service import Service
 
 __all__ = ["install", "router"]
@@ -174,3 +175,70 @@ def me(tenant: TenantDep) -> AppOut:
         key_id=tenant.key.id, owners=list(tenant.owners),
         members=members,
     )  # fmt: skip
+
+
+_APP = r"^[0-9a-f]{16}$"
+_HASH = r"^[0-9a-f]{64}$"
+
+
+def _own_app(tenant: Tenant, app_id: str) -> None:
+    """Another app's id is answered as if it did not exist."""
+    if app_id != tenant.app.id:
+        raise NotFound(f"no app {app_id}")
+
+
+@router.post("/apps/{app_id}/traces", tags=["traces"], status_code=201)
+def post_trace(
+    app_id: Annotated[str, PathParam(pattern=_APP)],
+    body: TraceIn,
+    svc: ServiceDep,
+    tenant: TenantDep,
+) -> dict[str, Any]:
+    """Seal a governance trace of one of the app's agents (an agent-signed ``trace`` entry).
+
+    Its reasoning text is kept only when it is sent.
+    """
+    _own_app(tenant, app_id)
+    entry = body.parse()
+    tenant.require(entry.author)
+    return svc.seal_trace(entry, body.reasoning)
+
+
+@router.get("/apps/{app_id}/traces", tags=["traces"])
+def list_traces(
+    app_id: Annotated[str, PathParam(pattern=_APP)],
+    svc: ServiceDep,
+    tenant: TenantDep,
+    status: Annotated[str | None, Query(pattern=r"^(executed|blocked|pending_approval)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """The app's traces, newest first (``?status=blocked&limit=50``); reasoning text left out."""
+    _own_app(tenant, app_id)
+    return {"traces": svc.list_traces(tenant.authors, status=status, limit=limit)}
+
+
+@router.get("/apps/{app_id}/traces/{trace_hash}", tags=["traces"])
+def get_trace(
+    app_id: Annotated[str, PathParam(pattern=_APP)],
+    trace_hash: Annotated[str, PathParam(pattern=_HASH)],
+    svc: ServiceDep,
+    tenant: TenantDep,
+) -> dict[str, Any]:
+    """One of the app's traces, with its reasoning text if it was kept and not erased."""
+    _own_app(tenant, app_id)
+    found = svc.trace(trace_hash)
+    if found["agentId"] not in tenant.authors:
+        raise NotFound(f"no trace {trace_hash}")
+    return found
+
+
+@router.delete("/apps/{app_id}/traces/{trace_hash}/reasoning", tags=["traces"], status_code=204)
+def erase_reasoning(
+    app_id: Annotated[str, PathParam(pattern=_APP)],
+    trace_hash: Annotated[str, PathParam(pattern=_HASH)],
+    svc: ServiceDep,
+    tenant: TenantDep,
+) -> None:
+    """Erase a trace's kept reasoning text (a privacy request); the log and its hash stay."""
+    get_trace(app_id, trace_hash, svc, tenant)
+    svc.erase_reasoning(trace_hash)

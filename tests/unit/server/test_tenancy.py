@@ -18,6 +18,7 @@ from server_world import InProcessApp, wire
 from sealog.crypto import SigningKey
 from sealog.errors import UsageError, VerificationError
 from sealog.gate import Gate
+from sealog.governance import trace_fields
 from sealog.ledger import Ledger
 from sealog.ledger.entry import parse_time
 from sealog.policy import load_policy
@@ -500,3 +501,65 @@ def test_the_default_store_follows_the_settings(tmp_path):
     finally:
         api.close()
         ledger.close()
+
+
+def trace_body(ledger: Ledger, agent: SigningKey, status: str, reasoning: str | None,
+               keep: bool) -> dict[str, Any]:  # fmt: skip
+    record: dict[str, Any] = {"proposedAction": {"action": "transfer", "amount": 5},
+                              "status": status, "riskScore": 70, "blockedBy": "aggregates[0]",
+                              "durationMs": 12, "sessionKeyHash": "session-key-1"}  # fmt: skip
+    if reasoning is not None:
+        record["reasoning"] = reasoning
+    fields, text = trace_fields(record)
+    body = wire(ledger.sign_next(agent, "trace", fields))
+    return {**body, "reasoning": text} if keep else body
+
+
+def test_governance_traces_are_sealed_listed_read_and_their_reasoning_erased(world):
+    """POST keeps the reasoning only when sent; GET lists by status; DELETE erases the text."""
+    api, a = world.api, world.a
+    app_id = api.get("/apps/me", a.key).json()["id"]
+    kept = trace_body(world.ledger, a.agent, "blocked", "the amount looked off", keep=True)
+    sealed = api.post(f"/apps/{app_id}/traces", a.agent, kept, a.key)
+    assert sealed.status_code == 201, sealed.text
+    trace = sealed.json()
+    assert (trace["status"], trace["reasoning"]) == ("blocked", "the amount looked off")
+    assert trace["sessionKeyHash"].startswith("sha256:")
+    hashed = trace_body(world.ledger, a.agent, "executed", "not kept", keep=False)
+    assert api.post(f"/apps/{app_id}/traces", a.agent, hashed, a.key).status_code == 201
+    blocked = api.get(f"/apps/{app_id}/traces", a.key, status="blocked", limit=50).json()
+    assert [t["traceHash"] for t in blocked["traces"]] == [trace["traceHash"]]
+    listed = api.get(f"/apps/{app_id}/traces", a.key).json()["traces"]
+    assert [t["status"] for t in listed] == ["executed", "blocked"]  # newest first
+    one = f"/apps/{app_id}/traces/{trace['traceHash']}"
+    assert api.get(one, a.key).json()["reasoning"] == "the amount looked off"
+    gone = api.loop.run_until_complete(api.http.delete(
+        one + "/reasoning", headers={"authorization": f"Bearer {a.key}"}))  # fmt: skip
+    assert gone.status_code == 204
+    after = api.get(one, a.key).json()
+    assert (after["reasoning"], after["reasoningHash"]) == (None, trace["reasoningHash"])
+    assert world.ledger.verify().ok
+
+
+def test_another_apps_traces_and_agents_are_404(world):
+    """B's key reads none of A's traces and seals none for A's agent; A's app id is unknown to B."""
+    api, a, b = world.api, world.a, world.b
+    app_a = api.get("/apps/me", a.key).json()["id"]
+    app_b = api.get("/apps/me", b.key).json()["id"]
+    body = trace_body(world.ledger, a.agent, "executed", None, keep=False)
+    sealed = api.post(f"/apps/{app_a}/traces", a.agent, body, a.key).json()
+    problem(api.get(f"/apps/{app_a}/traces", b.key), 404, "not-found")
+    problem(api.get(f"/apps/{app_b}/traces/{sealed['traceHash']}", b.key), 404, "not-found")
+    foreign = trace_body(world.ledger, a.agent, "executed", None, keep=False)
+    problem(api.post(f"/apps/{app_b}/traces", a.agent, foreign, b.key), 404, "not-found")
+
+
+def test_reasoning_that_does_not_match_its_hash_is_refused(world):
+    """Text sent with a trace must hash to its reasoning_hash: 400, nothing stored."""
+    api, a = world.api, world.a
+    app_id = api.get("/apps/me", a.key).json()["id"]
+    body = trace_body(world.ledger, a.agent, "executed", "what was said", keep=True)
+    body["reasoning"] = "something else"
+    size = world.ledger.size()
+    problem(api.post(f"/apps/{app_id}/traces", a.agent, body, a.key), 400, "usage")
+    assert world.ledger.size() == size
