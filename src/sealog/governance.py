@@ -25,7 +25,10 @@ from sealog.content import content_hash
 from sealog.errors import InputError, NotFound, StorageError, UsageError
 from sealog.ledger import SignedEntry
 
-__all__ = ["Blobs", "TraceBook", "trace_fields", "trace_json"]
+__all__ = ["REASONING_FILE", "Blobs", "TraceBook", "trace_fields", "trace_json"]
+
+REASONING_FILE = "reasoning.db"
+"""Where a home keeps the reasoning texts apps ask to keep (outside the tree, erasable)."""
 
 _CAMEL = {
     "proposedAction": "proposed_action",

@@ -22,6 +22,7 @@ from sealog.cli import (
     demo,
     entries,
     gate,
+    governance,
     keys,
     policy,
     provenance,
@@ -80,6 +81,7 @@ traces.register(app)
 reports.register(app)
 provenance.register(app)
 approvals.register(app)
+governance.register(app)
 demo.register(app)
 serve.register(app)
 

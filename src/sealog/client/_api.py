@@ -230,6 +230,12 @@ class SealogClient(Protocol):
         """Deny one of the agent's asks as its ``owner``; the receipt."""
         ...
 
+    def log_trace(
+        self, record: Mapping[str, Any], *, keep_reasoning: bool = False
+    ) -> dict[str, Any]:
+        """Seal a governance trace record as the agent; the receipt with its ``traceHash``."""
+        ...
+
     def provenance(self, digest: str) -> dict[str, Any]:
         """Where a piece of content came from, across agents."""
         ...
@@ -398,6 +404,12 @@ class AsyncSealogClient(Protocol):
         self, decision: str, owner: SigningKey, reason: str | None = None
     ) -> dict[str, Any]:
         """Deny one of the agent's asks as its ``owner``; the receipt."""
+        ...
+
+    async def log_trace(
+        self, record: Mapping[str, Any], *, keep_reasoning: bool = False
+    ) -> dict[str, Any]:
+        """Seal a governance trace record as the agent; the receipt with its ``traceHash``."""
         ...
 
     async def provenance(self, digest: str) -> dict[str, Any]:

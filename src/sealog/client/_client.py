@@ -290,6 +290,22 @@ class Client:
         return self._run(lambda: self._core.decide_ask(owner, decision, approve=False,
                                                        reason=reason))  # fmt: skip
 
+    def log_trace(
+        self, record: Mapping[str, Any], *, keep_reasoning: bool = False
+    ) -> dict[str, Any]:
+        """Seal a governance trace record as the agent; the receipt with its ``traceHash``.
+
+        The record has the seeds' members (``proposedAction``, ``status``, ``reasoning`` …).
+
+        Reasoning is sealed by hash; ``keep_reasoning`` keeps the text beside an embedded ledger
+        (a remote app keeps it through ``POST /apps/{id}/traces`` with its API key).
+
+        Raises:
+            InputError: an unknown record member; EntryRejected: a malformed field.
+            UsageError: ``keep_reasoning`` on a remote client.
+        """
+        return self._run(lambda: self._core.log_trace(record, keep_reasoning=keep_reasoning))
+
     def provenance(self, digest: str) -> dict[str, Any]:
         """Where a piece of content came from, across agents (see :mod:`sealog.provenance`)."""
         return self._run(lambda: self._core.read(ReadProvenance(digest)))
@@ -572,6 +588,12 @@ class AsyncClient:
         """See :meth:`Client.deny`."""
         return await self._run(lambda: self._core.decide_ask(owner, decision, approve=False,
                                                              reason=reason))  # fmt: skip
+
+    async def log_trace(
+        self, record: Mapping[str, Any], *, keep_reasoning: bool = False
+    ) -> dict[str, Any]:
+        """See :meth:`Client.log_trace`."""
+        return await self._run(lambda: self._core.log_trace(record, keep_reasoning=keep_reasoning))
 
     async def provenance(self, digest: str) -> dict[str, Any]:
         """See :meth:`Client.provenance`."""

@@ -23,6 +23,7 @@ from sealog.crypto import SigningKey
 from sealog.errors import CanonicalError, EntryRejected, Error, NotFound, SessionKilled, UsageError
 from sealog.gate._record import money
 from sealog.gate.session import _decimal, owner_kill_fields
+from sealog.governance import trace_fields
 from sealog.ledger import SignedEntry
 from sealog.ledger.entry import ENTRY_VERSION, MAX_POLICY_CHARS, format_time, sign_entry
 from sealog.ledger.storage import Head
@@ -35,6 +36,7 @@ __all__ = [
     "Call",
     "Core",
     "Draft",
+    "KeepReasoning",
     "Op",
     "ReadAgent",
     "ReadApprovals",
@@ -136,6 +138,14 @@ class ReadApprovals:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepReasoning:
+    """Keep a sealed trace's reasoning text beside the ledger (embedded only; answer: None)."""
+
+    digest: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReadProvenance:
     """``GET /provenance/{digest}`` (answer: the lineage as a dict)."""
 
@@ -154,6 +164,7 @@ Call = (
     | ReadReport
     | ReadProvenance
     | ReadApprovals
+    | KeepReasoning
 )
 Op = Generator[Call, Any, T]
 
@@ -364,6 +375,18 @@ class Core:
         fields = approval_fields(decision, approve=approve, reason=reason)
         receipts = yield from self.seal(owner, ("approval", fields))
         return cast("dict[str, Any]", receipts[0])
+
+    def log_trace(self, record: Mapping[str, Any], *, keep_reasoning: bool) -> Op[dict[str, Any]]:
+        """Seal a governance trace record as the agent (spec §4.5g); its receipt.
+
+        The reasoning is sealed by hash; its text is kept (outside the tree) only if asked.
+        """
+        fields, reasoning = trace_fields(record)
+        if keep_reasoning and reasoning is not None:  # first: a remote refuses before sealing
+            yield KeepReasoning(str(fields["reasoning_hash"]), reasoning)
+        receipts = yield from self.seal(self.key, ("trace", fields))
+        receipt = cast("dict[str, Any]", receipts[0])
+        return {**receipt, "traceHash": receipt["id"]}
 
     def start(self, session_id: str | None, run_id: str | None) -> Op[SessionState]:
         """Seal a session's start."""

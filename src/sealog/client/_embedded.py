@@ -14,6 +14,7 @@ from typing import Any
 from sealog.client._core import (
     Call,
     Draft,
+    KeepReasoning,
     ReadAgent,
     ReadApprovals,
     ReadChain,
@@ -69,6 +70,9 @@ class Embedded:
                 return self._chain(address)
             case ReadReports(address):
                 return svc.reports_about(address)
+            case KeepReasoning(digest, text):
+                svc.blobs.put(digest, text)
+                return None
             case ReadApprovals(agent, status):
                 return {"approvals": svc.asks(agent=agent, status=status)}
             case ReadProvenance(digest):

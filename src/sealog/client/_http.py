@@ -27,6 +27,7 @@ import httpx
 from sealog.client._core import (
     Call,
     Draft,
+    KeepReasoning,
     ReadAgent,
     ReadApprovals,
     ReadChain,
@@ -108,6 +109,11 @@ class _Wire:
                 return _Request("GET", f"/agents/{quote(address, safe='')}/reports")
             case ReadReport(report_id):
                 return _Request("GET", f"/reports/{quote(report_id, safe='')}")
+            case KeepReasoning():
+                raise UsageError(
+                    "a remote client seals reasoning by hash only; an app keeps the text with "
+                    'its API key: POST /apps/{app_id}/traces with "reasoning"'
+                )
             case ReadApprovals(agent, status):
                 query = urlencode({k: v for k, v in (("agent", agent), ("status", status)) if v})
                 return _Request("GET", "/approvals" + (f"?{query}" if query else ""))

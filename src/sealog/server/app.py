@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sealog import __version__
-from sealog.governance import Blobs
+from sealog.governance import REASONING_FILE, Blobs
 from sealog.home import Home
 from sealog.ledger import Ledger
 from sealog.server import ops, private, public, transparency, writes
@@ -34,8 +34,6 @@ from sealog.signed_request import NonceCache
 
 __all__ = ["Settings", "create_app"]
 
-REASONING_FILE = "reasoning.db"
-"""Where a home keeps the reasoning texts apps ask to keep (outside the tree, erasable)."""
 MAX_BODY = 32 * 1024 * 1024
 """Largest request body accepted, in bytes (a full batch of large entries fits)."""
 

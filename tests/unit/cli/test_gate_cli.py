@@ -252,3 +252,29 @@ def test_approvals_list_approve_and_deny(capsys, home):
     assert json.loads(out)[0]["decided_by"]
     code, _, err = run(capsys, "approvals", "deny", decision, "--as", "acme")
     assert (code, "decided already" in err) == (1, True)
+
+
+def test_governance_list_show_and_erase_reasoning(capsys, home):
+    """A trace sealed with its reasoning kept is listed and shown; erasing leaves the hash."""
+    from sealog.client import EmbeddedClient  # noqa: PLC0415 - only this test
+    from sealog.governance import REASONING_FILE, Blobs  # noqa: PLC0415
+    from sealog.service import Service  # noqa: PLC0415
+
+    record = {"proposedAction": {"action": "transfer"}, "status": "blocked",
+              "reasoning": "over the daily limit"}  # fmt: skip
+    with Ledger.open(home) as ledger:
+        blobs = Blobs(home / REASONING_FILE)
+        bot = Home.find(home).keys.load("bot")
+        with EmbeddedClient(Service(ledger, blobs), bot) as client:
+            trace_hash = client.log_trace(record, keep_reasoning=True)["traceHash"]
+        blobs.close()
+    _, out, _ = run(capsys, "governance", "list", "--status", "blocked", "--json")
+    assert [t["traceHash"] for t in json.loads(out)] == [trace_hash]
+    _, out, _ = run(capsys, "governance", "show", trace_hash, "--json")
+    assert json.loads(out)["reasoning"] == "over the daily limit"
+    assert run(capsys, "governance", "erase-reasoning", trace_hash)[0] == 0
+    _, out, _ = run(capsys, "governance", "show", trace_hash, "--json")
+    shown = json.loads(out)
+    assert shown["reasoning"] is None
+    assert shown["reasoningHash"].startswith("sha256:")
+    assert run(capsys, "verify")[0] == 0

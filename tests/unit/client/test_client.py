@@ -11,7 +11,7 @@ from client_backends import BASE, Served, SyncASGI
 from sealog import Client
 from sealog.client import EmbeddedClient, SealogClient
 from sealog.crypto import SigningKey
-from sealog.errors import EntryRejected, NotFound, PolicyError, SessionKilled, UsageError
+from sealog.errors import EntryRejected, Error, NotFound, PolicyError, SessionKilled, UsageError
 from sealog.gate.replay import replay
 from sealog.ledger import Ledger
 
@@ -252,6 +252,28 @@ def test_the_owner_approves_an_ask_through_any_backend(world: World) -> None:
         world.client.deny(asked.entry_id, world.owner)
     assert again.value.code == "already-decided"
     assert replay(world.ledger.entries()).ok
+
+
+def test_a_governance_trace_is_sealed_by_hash_on_every_backend(world: World) -> None:
+    """log_trace seals the record as the agent; its traceHash verifies like any entry."""
+    record = {"proposedAction": {"action": "swap", "amount": 3}, "status": "blocked",
+              "riskScore": 80, "blockedBy": "limits", "reasoning": "too large a swap"}  # fmt: skip
+    receipt = world.client.log_trace(record)
+    sealed = world.ledger.get(receipt["traceHash"]).entry
+    assert (sealed.kind, sealed.author, sealed.fields["status"]) == (
+        "trace", world.client.key.address, "blocked")  # fmt: skip
+    assert "reasoning" not in sealed.fields
+    assert world.client.verify(receipt["traceHash"])["signature_valid"]
+    if world.url is None:
+        kept = world.client.log_trace(record, keep_reasoning=True)
+        assert kept["traceHash"] != receipt["traceHash"]
+    else:
+        size = world.ledger.size()
+        with pytest.raises(UsageError, match="API key"):
+            world.client.log_trace(record, keep_reasoning=True)
+        assert world.ledger.size() == size  # refused before anything was sealed
+    with pytest.raises(Error):
+        world.client.log_trace({"status": "blocked", "proposedAction": {}, "mood": "odd"})
 
 
 def test_verify_an_entry_and_the_chain(world: World) -> None:
