@@ -37,6 +37,7 @@ from sealog.ledger.entry import format_time, parse_time
 from sealog.policy import CompiledPolicy, ProposedAction
 from sealog.policy.store import policy_history
 from sealog.provenance import ProvenanceIndex
+from sealog.receipts import join, receipts
 from sealog.reports import ReportBook, corroborate, reputation
 
 __all__ = [
@@ -451,6 +452,22 @@ class Service:
         entry, _ = self.traces.get(trace_hash)
         digest = entry.fields.get("reasoning_hash")
         return digest is not None and self.blobs.erase(str(digest))
+
+    def receipts(self, run_id: str) -> list[dict[str, Any]]:
+        """The execution receipts of a run (:mod:`sealog.receipts`).
+
+        Raises:
+            NotFound: no decision of that run.
+        """
+        return receipts(self.ledger.entries(), run_id)
+
+    def join_receipt(self, run_id: str, artifact: Mapping[str, Any]) -> dict[str, Any]:
+        """A scanner's decision artifact held to the run's executed receipt.
+
+        Raises:
+            InputError: the artifact lacks its ids; NotFound: no such run or tool call.
+        """
+        return join(self.receipts(run_id), artifact)
 
     def session_info(self, session_id: str) -> dict[str, Any]:
         """A session's state as the log has it.

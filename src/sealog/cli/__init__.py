@@ -26,6 +26,7 @@ from sealog.cli import (
     keys,
     policy,
     provenance,
+    receipts,
     reports,
     serve,
     traces,
@@ -82,6 +83,7 @@ reports.register(app)
 provenance.register(app)
 approvals.register(app)
 governance.register(app)
+receipts.register(app)
 demo.register(app)
 serve.register(app)
 

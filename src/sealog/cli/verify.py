@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
-from sealog.cli._common import EXIT_NEGATIVE, JsonOpt, emit_json, out, state
+from sealog.cli._common import EXIT_NEGATIVE, JsonOpt, State, emit_json, out, state
 from sealog.errors import FormatError, UsageError
 from sealog.gate.replay import ReplayReport, replay
 from sealog.ledger import VerifyReport, bundle_entries, export_bundle, load_bundle, verify_bundle
+from sealog.receipts import training_rows
 
 
 def register(app: typer.Typer) -> None:
@@ -155,10 +157,22 @@ def export(
     until: str | None = typer.Option(
         None, "--until", help="Only entries at or before this time (ISO 8601)."
     ),
+    training: bool = typer.Option(
+        False, "--training", help="Write decisions and outcomes as JSONL instead (masked)."
+    ),
+    with_args: bool = typer.Option(
+        False, "--with-args", help="With --training: keep the arguments (credentials masked)."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Write a self-contained evidence bundle that 'sealog verify FILE' checks offline."""
+    """Write a self-contained evidence bundle that 'sealog verify FILE' checks offline.
+
+    With --training, write every decision and its outcome as JSONL for training and evaluation.
+    """
     st = state(ctx)
+    if training:
+        _training(st, dest, with_args=with_args)
+        return
     with st.ledger() as ledger:
         summary = export_bundle(
             ledger, dest, agent=st.address(agent) if agent else None, since=since, until=until
@@ -171,3 +185,18 @@ def export(
         f"wrote {summary.entries} entries to {summary.path}: {kind}, "
         f"checkpoint size {summary.tree_size}"
     )
+
+
+def _training(st: State, dest: Path, *, with_args: bool) -> None:
+    """Decisions and outcomes as JSONL, written to a temporary name and renamed."""
+    partial = dest.with_name(dest.name + ".partial")
+    count = 0
+    try:
+        with st.ledger() as ledger, partial.open("w", encoding="utf-8") as sink:
+            for row in training_rows(ledger.entries(), with_args=with_args):
+                sink.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+                count += 1
+        partial.replace(dest)
+    except OSError as exc:
+        raise UsageError(f"cannot write {dest}: {exc.strerror or exc}") from exc
+    out.print(f"wrote {count} decisions to {dest}")

@@ -236,6 +236,14 @@ class SealogClient(Protocol):
         """Seal a governance trace record as the agent; the receipt with its ``traceHash``."""
         ...
 
+    def receipts(self, run_id: str) -> list[dict[str, Any]]:
+        """The execution receipts of a run, one per tool call."""
+        ...
+
+    def join_receipt(self, run_id: str, artifact: Mapping[str, Any]) -> dict[str, Any]:
+        """A scanner's decision artifact held to the executed receipt of its tool call."""
+        ...
+
     def provenance(self, digest: str) -> dict[str, Any]:
         """Where a piece of content came from, across agents."""
         ...
@@ -410,6 +418,14 @@ class AsyncSealogClient(Protocol):
         self, record: Mapping[str, Any], *, keep_reasoning: bool = False
     ) -> dict[str, Any]:
         """Seal a governance trace record as the agent; the receipt with its ``traceHash``."""
+        ...
+
+    async def receipts(self, run_id: str) -> list[dict[str, Any]]:
+        """The execution receipts of a run, one per tool call."""
+        ...
+
+    async def join_receipt(self, run_id: str, artifact: Mapping[str, Any]) -> dict[str, Any]:
+        """A scanner's decision artifact held to the executed receipt of its tool call."""
         ...
 
     async def provenance(self, digest: str) -> dict[str, Any]:

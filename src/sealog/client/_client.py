@@ -20,12 +20,14 @@ from sealog.client._api import Amount, AsyncSealogClient, Decided, Logged, Sealo
 from sealog.client._core import (
     Call,
     Core,
+    JoinReceipt,
     Op,
     ReadAgent,
     ReadApprovals,
     ReadChain,
     ReadEntry,
     ReadProvenance,
+    ReadReceipts,
     ReadReport,
     ReadReports,
     SessionState,
@@ -305,6 +307,17 @@ class Client:
             UsageError: ``keep_reasoning`` on a remote client.
         """
         return self._run(lambda: self._core.log_trace(record, keep_reasoning=keep_reasoning))
+
+    def receipts(self, run_id: str) -> list[dict[str, Any]]:
+        """The execution receipts of a run, one per tool call (see :mod:`sealog.receipts`)."""
+        return list(self._run(lambda: self._core.read(ReadReceipts(run_id)))["receipts"])
+
+    def join_receipt(self, run_id: str, artifact: Mapping[str, Any]) -> dict[str, Any]:
+        """A scanner's decision artifact held to the executed receipt of its tool call.
+
+        ``outcome`` is ``match``, ``digest-mismatch`` or ``authority-mismatch``.
+        """
+        return self._run(lambda: self._core.read(JoinReceipt(run_id, artifact)))
 
     def provenance(self, digest: str) -> dict[str, Any]:
         """Where a piece of content came from, across agents (see :mod:`sealog.provenance`)."""
@@ -594,6 +607,15 @@ class AsyncClient:
     ) -> dict[str, Any]:
         """See :meth:`Client.log_trace`."""
         return await self._run(lambda: self._core.log_trace(record, keep_reasoning=keep_reasoning))
+
+    async def receipts(self, run_id: str) -> list[dict[str, Any]]:
+        """See :meth:`Client.receipts`."""
+        found = await self._run(lambda: self._core.read(ReadReceipts(run_id)))
+        return list(found["receipts"])
+
+    async def join_receipt(self, run_id: str, artifact: Mapping[str, Any]) -> dict[str, Any]:
+        """See :meth:`Client.join_receipt`."""
+        return await self._run(lambda: self._core.read(JoinReceipt(run_id, artifact)))
 
     async def provenance(self, digest: str) -> dict[str, Any]:
         """See :meth:`Client.provenance`."""

@@ -36,6 +36,7 @@ __all__ = [
     "Call",
     "Core",
     "Draft",
+    "JoinReceipt",
     "KeepReasoning",
     "Op",
     "ReadAgent",
@@ -43,6 +44,7 @@ __all__ = [
     "ReadChain",
     "ReadEntry",
     "ReadProvenance",
+    "ReadReceipts",
     "ReadReport",
     "ReadReports",
     "Release",
@@ -146,6 +148,21 @@ class KeepReasoning:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadReceipts:
+    """``GET /runs/{run_id}/receipts`` (answer: ``{"run_id", "receipts"}``)."""
+
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class JoinReceipt:
+    """``POST /runs/{run_id}/receipts/join`` (answer: the outcome and the receipt)."""
+
+    run_id: str
+    artifact: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class ReadProvenance:
     """``GET /provenance/{digest}`` (answer: the lineage as a dict)."""
 
@@ -165,6 +182,8 @@ Call = (
     | ReadProvenance
     | ReadApprovals
     | KeepReasoning
+    | ReadReceipts
+    | JoinReceipt
 )
 Op = Generator[Call, Any, T]
 
@@ -562,7 +581,9 @@ class Core:
         | ReadReports
         | ReadReport
         | ReadProvenance
-        | ReadApprovals,
+        | ReadApprovals
+        | ReadReceipts
+        | JoinReceipt,
     ) -> Op[dict[str, Any]]:
         """A public read."""
         found: dict[str, Any] = yield call

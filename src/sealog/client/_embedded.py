@@ -14,12 +14,14 @@ from typing import Any
 from sealog.client._core import (
     Call,
     Draft,
+    JoinReceipt,
     KeepReasoning,
     ReadAgent,
     ReadApprovals,
     ReadChain,
     ReadEntry,
     ReadProvenance,
+    ReadReceipts,
     ReadReport,
     ReadReports,
     Release,
@@ -70,6 +72,10 @@ class Embedded:
                 return self._chain(address)
             case ReadReports(address):
                 return svc.reports_about(address)
+            case ReadReceipts(run_id):
+                return {"run_id": run_id, "receipts": svc.receipts(run_id)}
+            case JoinReceipt(run_id, artifact):
+                return svc.join_receipt(run_id, artifact)
             case KeepReasoning(digest, text):
                 svc.blobs.put(digest, text)
                 return None

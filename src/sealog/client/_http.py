@@ -27,12 +27,14 @@ import httpx
 from sealog.client._core import (
     Call,
     Draft,
+    JoinReceipt,
     KeepReasoning,
     ReadAgent,
     ReadApprovals,
     ReadChain,
     ReadEntry,
     ReadProvenance,
+    ReadReceipts,
     ReadReport,
     ReadReports,
     Release,
@@ -109,6 +111,11 @@ class _Wire:
                 return _Request("GET", f"/agents/{quote(address, safe='')}/reports")
             case ReadReport(report_id):
                 return _Request("GET", f"/reports/{quote(report_id, safe='')}")
+            case ReadReceipts(run_id):
+                return _Request("GET", f"/runs/{quote(run_id, safe='')}/receipts")
+            case JoinReceipt(run_id, artifact):
+                path = f"/runs/{quote(run_id, safe='')}/receipts/join"
+                return _Request("POST", path, None, _json(dict(artifact)))
             case KeepReasoning():
                 raise UsageError(
                     "a remote client seals reasoning by hash only; an app keeps the text with "

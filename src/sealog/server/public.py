@@ -118,3 +118,25 @@ def approvals(
 ) -> dict[str, Any]:
     """Ask decisions awaiting (or past) the owner's verdict, oldest first, filtered."""
     return {"approvals": svc.asks(agent=agent, status=status)}
+
+
+_RUN = r"^[^\s/]{1,256}$"
+
+
+@router.get("/runs/{run_id}/receipts", tags=["receipts"])
+def run_receipts(
+    run_id: Annotated[str, PathParam(pattern=_RUN)], svc: ServiceDep
+) -> dict[str, Any]:
+    """The execution receipts of a run, one per tool call, in log order."""
+    return {"run_id": run_id, "receipts": svc.receipts(run_id)}
+
+
+@router.post("/runs/{run_id}/receipts/join", tags=["receipts"])
+def join_receipt(
+    run_id: Annotated[str, PathParam(pattern=_RUN)], artifact: dict[str, Any], svc: ServiceDep
+) -> dict[str, Any]:
+    """A scanner's decision artifact held to the executed receipt of its tool call.
+
+    The outcome is ``match``, ``digest-mismatch`` or ``authority-mismatch``.
+    """
+    return svc.join_receipt(run_id, artifact)

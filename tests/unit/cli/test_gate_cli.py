@@ -278,3 +278,22 @@ def test_governance_list_show_and_erase_reasoning(capsys, home):
     assert shown["reasoning"] is None
     assert shown["reasoningHash"].startswith("sha256:")
     assert run(capsys, "verify")[0] == 0
+
+
+def test_receipts_join_and_the_training_export(capsys, home, tmp_path):
+    """receipts show, join exits 0 on a match and 1 on a digest mismatch; export --training."""
+    with Ledger.open(home) as ledger, Gate(ledger, Home.find(home).keys.load("bot")) as gate:
+        s = gate.session(run_id="r1")
+        s.post_action(s.pre_action("quote", args={"sym": "ACME"}, tool_call_id="t1"))
+    code, out, _ = run(capsys, "receipts", "show", "r1", "--json")
+    (receipt,) = json.loads(out)
+    artifact = tmp_path / "scan.json"
+    artifact.write_text(json.dumps({"tool_call_id": "t1", "args_digest": receipt["args_digest"],
+                                    "policy_version": 1}))  # fmt: skip
+    assert run(capsys, "receipts", "join", "r1", str(artifact))[0] == 0
+    artifact.write_text(json.dumps({"tool_call_id": "t1", "args_digest": "sha256:" + "0" * 64}))
+    code, out, _ = run(capsys, "receipts", "join", "r1", str(artifact))
+    assert (code, out.startswith("digest-mismatch")) == (1, True)
+    rows = tmp_path / "train.jsonl"
+    assert run(capsys, "export", "--training", "--out", str(rows))[0] == 0
+    assert [json.loads(line)["action"] for line in rows.read_text().splitlines()] == ["quote"]

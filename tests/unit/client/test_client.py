@@ -276,6 +276,19 @@ def test_a_governance_trace_is_sealed_by_hash_on_every_backend(world: World) -> 
         world.client.log_trace({"status": "blocked", "proposedAction": {}, "mood": "odd"})
 
 
+def test_receipts_and_their_join_read_the_same_on_every_backend(world: World) -> None:
+    """A run's receipts, and a scanner's artifact joined: match, then digest mismatch."""
+    with world.client.session(run_id="run-j") as s:
+        s.pre_action("post_reply")
+    found = world.client.receipts("run-j")
+    assert [r["action"] for r in found] == ["post_reply"]
+    artifact = {"tool_call_id": None, "args_digest": found[0]["args_digest"]}
+    with pytest.raises(Error):
+        world.client.join_receipt("run-j", artifact)
+    with pytest.raises(NotFound):
+        world.client.receipts("no-run")
+
+
 def test_verify_an_entry_and_the_chain(world: World) -> None:
     """verify answers signature_valid, chain_intact, included and the decision recomputes."""
     client = world.client
