@@ -113,6 +113,12 @@ class ClientSessionAPI(Protocol):
         """Seal the action an allowed decision let through, with its actual cost."""
         ...
 
+    def wait_approval(
+        self, decision: Decided, *, poll: float = 0.5, max_wait: float = 900.0
+    ) -> str:
+        """Wait for the owner's verdict on an ``ask``: ``approved``, ``denied`` or ``expired``."""
+        ...
+
     def record_violation(self, kind: str, *, count: int = 1) -> Mapping[str, Any]:
         """Seal a violation; the policy's thresholds apply to the next decision."""
         ...
@@ -291,6 +297,12 @@ class AsyncClientSessionAPI(Protocol):
         metadata: Mapping[str, Any] | None = None,
     ) -> Mapping[str, Any]:
         """See :meth:`ClientSessionAPI.post_action`."""
+        ...
+
+    async def wait_approval(
+        self, decision: Decided, *, poll: float = 0.5, max_wait: float = 900.0
+    ) -> str:
+        """See :meth:`ClientSessionAPI.wait_approval`."""
         ...
 
     async def record_violation(self, kind: str, *, count: int = 1) -> Mapping[str, Any]:

@@ -8,6 +8,7 @@ Embedded` in process. The code that decides what to sign is the same for all fou
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -422,6 +423,23 @@ class ClientSession:
             )
         )
 
+    def wait_approval(
+        self, decision: Decided, *, poll: float = 0.5, max_wait: float = 900.0
+    ) -> str:
+        """Wait for the owner's verdict on an ``ask``: ``approved``, ``denied`` or ``expired``.
+
+        Approved, seal the action with :meth:`post_action` as after an allow. ``max_wait``
+        seconds without a verdict answer ``pending`` (the ask itself expires 15 minutes after
+        it was made).
+        """
+        deadline = time.monotonic() + max_wait
+        core, state = self._core, self._state
+        while True:
+            status = self._run(lambda: core.ask_status(state, decision))
+            if status != "pending" or time.monotonic() >= deadline:
+                return status
+            time.sleep(poll)
+
     def record_violation(self, kind: str, *, count: int = 1) -> dict[str, Any]:
         """Seal a violation; the policy's thresholds apply to the next decision."""
         core, state = self._core, self._state
@@ -718,6 +736,18 @@ class AsyncClientSession:
                 state, decision, cost=cost, content_hash=content_hash, metadata=metadata
             )
         )
+
+    async def wait_approval(
+        self, decision: Decided, *, poll: float = 0.5, max_wait: float = 900.0
+    ) -> str:
+        """See :meth:`ClientSession.wait_approval`."""
+        deadline = time.monotonic() + max_wait
+        core, state = self._core, self._state
+        while True:
+            status = await self._run(lambda: core.ask_status(state, decision))
+            if status != "pending" or time.monotonic() >= deadline:
+                return status
+            await asyncio.sleep(poll)
 
     async def record_violation(self, kind: str, *, count: int = 1) -> dict[str, Any]:
         """See :meth:`ClientSession.record_violation`."""

@@ -265,6 +265,8 @@ class SessionState:
     killed: bool = False
     ended: bool = False
     open: set[str] = field(default_factory=set)
+    approved: set[str] = field(default_factory=set)
+    """Ask decisions the owner approved: their actions may be sealed as after an allow."""
 
 
 class Core:
@@ -529,7 +531,7 @@ class Core:
         """Seal the action an allowed decision let through."""
         if decision.session_id != state.id:
             raise UsageError(f"decision {decision.entry_id[:16]}… is not of session {state.id}")
-        if not decision.allowed:
+        if not decision.allowed and decision.entry_id not in state.approved:
             raise UsageError(f"decision was {decision.outcome}: there is no action to record")
         if decision.entry_id not in state.open:
             raise UsageError(f"decision {decision.entry_id[:16]}… was settled already")
@@ -546,6 +548,23 @@ class Core:
         receipts = yield from self.seal(self.key, ("action", fields))
         state.open.discard(decision.entry_id)
         return cast("dict[str, Any]", receipts[0])
+
+    def ask_status(self, state: SessionState, decision: Decided) -> Op[str]:
+        """The owner's verdict on an ask so far: pending, approved, denied or expired.
+
+        Approved, its action may now be sealed.
+        """
+        if decision.outcome != "ask" or decision.session_id != state.id:
+            raise UsageError("wait_approval takes an ask decision of this session")
+        found: dict[str, Any] = yield ReadApprovals(self.key.address, None)
+        status = next(
+            (str(a["status"]) for a in found["approvals"] if a["decision"] == decision.entry_id),
+            "pending",
+        )
+        if status == "approved":
+            state.approved.add(decision.entry_id)
+            state.open.add(decision.entry_id)
+        return status
 
     def session_event(self, state: SessionState, fields: Mapping[str, Any]) -> Op[dict[str, Any]]:
         """Seal a ``session`` entry of ``state``."""

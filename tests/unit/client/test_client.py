@@ -242,12 +242,15 @@ def test_the_owner_approves_an_ask_through_any_backend(world: World) -> None:
     world.client.set_policy(
         world.owner, "actions: {allow: [transfer]}\nask: [{actions: [transfer]}]"
     )
-    asked = world.client.session().pre_action("transfer")
+    session = world.client.session()
+    asked = session.pre_action("transfer")
     assert asked.outcome == "ask"
     pending = world.client.approvals(agent=world.client.key.address, status="pending")
     assert [a["decision"] for a in pending] == [asked.entry_id]
     world.client.approve(asked.entry_id, world.owner, reason="fine")
     assert world.client.approvals(status="approved")[0]["decided_by"] == world.owner.address
+    assert session.wait_approval(asked, poll=0.01) == "approved"
+    assert session.post_action(asked)["kind"] == "action"
     with pytest.raises(EntryRejected) as again:
         world.client.deny(asked.entry_id, world.owner)
     assert again.value.code == "already-decided"
