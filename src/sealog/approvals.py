@@ -109,20 +109,27 @@ class ApprovalBook:
         return found
 
     def listing(
-        self, now: datetime, *, agent: str | None = None, status: str | None = None
+        self,
+        now: datetime,
+        *,
+        agent: str | None = None,
+        status: str | None = None,
+        limit: int = 1000,
     ) -> list[dict[str, Any]]:
-        """Asks (of ``agent``, in ``status``), oldest first.
+        """Asks (of ``agent``, in ``status``), oldest first, at most ``limit``.
 
         Raises:
             UsageError: an unknown status.
         """
         if status is not None and status not in STATUSES:
             raise UsageError(f"status must be one of {', '.join(STATUSES)}")
-        return [
-            a.to_dict(now)
-            for a in self._asks.values()
-            if (agent is None or a.agent == agent) and (status is None or a.status(now) == status)
-        ]
+        out: list[dict[str, Any]] = []
+        for a in self._asks.values():
+            if (agent is None or a.agent == agent) and (status is None or a.status(now) == status):
+                out.append(a.to_dict(now))
+                if len(out) == limit:
+                    break
+        return out
 
 
 def approval_fields(decision: str, *, approve: bool, reason: str | None = None) -> dict[str, Any]:

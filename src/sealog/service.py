@@ -393,7 +393,12 @@ class Service:
             return self.provenance.lineage(digest, contents).to_dict()
 
     def asks(
-        self, *, agent: str | None = None, status: str | None = None, now: datetime | None = None
+        self,
+        *,
+        agent: str | None = None,
+        status: str | None = None,
+        now: datetime | None = None,
+        limit: int = 1000,
     ) -> list[dict[str, Any]]:
         """Ask decisions and their approvals (of ``agent``; in ``status``), oldest first.
 
@@ -402,7 +407,9 @@ class Service:
         """
         with self._lock:
             self._catch_up()
-            return self.approvals.listing(now or datetime.now(UTC), agent=agent, status=status)
+            return self.approvals.listing(
+                now or datetime.now(UTC), agent=agent, status=status, limit=limit
+            )
 
     def seal_trace(self, entry: SignedEntry, reasoning: str | None = None) -> dict[str, Any]:
         """Append a signed ``trace`` entry; keep its reasoning text if given (and it matches).

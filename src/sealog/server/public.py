@@ -115,9 +115,10 @@ def approvals(
     svc: ServiceDep,
     agent: Annotated[str | None, Query(pattern=r"^sl1[0-9a-f]{40}$")] = None,
     status: Annotated[str | None, Query(pattern=r"^(pending|approved|denied|expired)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Ask decisions awaiting (or past) the owner's verdict, oldest first, filtered."""
-    return {"approvals": svc.asks(agent=agent, status=status)}
+    return {"approvals": svc.asks(agent=agent, status=status, limit=limit)}
 
 
 _RUN = r"^[^\s/]{1,256}$"
