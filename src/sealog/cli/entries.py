@@ -13,6 +13,7 @@ from sealog.cli._common import JsonOpt, emit_json, out, state
 from sealog.content import content_hash, hash_file, is_content_hash
 from sealog.errors import UsageError
 from sealog.ledger import StoredEntry
+from sealog.service import Service
 
 
 def register(app: typer.Typer) -> None:
@@ -58,6 +59,9 @@ def log(
     ),
     meta: list[str] = typer.Option([], "--meta", help="Metadata key=value (repeatable)."),
     meta_json: str | None = typer.Option(None, "--meta-json", help="Metadata as a JSON object."),
+    sources: list[str] = typer.Option(
+        [], "--source", help="A content hash the content was built from (repeatable)."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Append one signed action entry and print its receipt."""
@@ -78,8 +82,19 @@ def log(
     st = state(ctx)
     key = st.key(as_name)
     metadata = _metadata(meta, meta_json)
+    bad = [s for s in sources if not is_content_hash(s)]
+    if bad:
+        raise UsageError(f"--source {bad[0]!r} is not a content hash (sha256:<64 hex>)")
     with st.ledger() as ledger:
-        receipt = ledger.append(key, action, target=target, content_hash=digest, metadata=metadata)
+        if sources:  # provenance: through the service, which refuses a cycle
+            fields: dict[str, Any] = {"action": action, "sources": list(sources)}
+            optional = {"target": target, "content_hash": digest, "metadata": metadata or None}
+            fields.update({k: v for k, v in optional.items() if v is not None})
+            entry = ledger.sign_next(key, "action", fields)
+            receipt = Service(ledger).submit([entry])[0].receipt
+        else:
+            receipt = ledger.append(key, action, target=target, content_hash=digest,
+                                    metadata=metadata)  # fmt: skip
     if as_json:
         emit_json(receipt.to_dict())
         return

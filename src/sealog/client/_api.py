@@ -8,7 +8,7 @@ and ``AsyncEmbeddedClient`` implement them; code typed against the interface run
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -173,6 +173,7 @@ class SealogClient(Protocol):
         metadata: Mapping[str, Any] | None = None,
         session_id: str | None = None,
         cost: Amount | None = None,
+        sources: Sequence[str] = (),
     ) -> Logged:
         """Judge and seal an action: the decision and the action citing it, in one batch."""
         ...
@@ -359,6 +360,7 @@ class AsyncSealogClient(Protocol):
         metadata: Mapping[str, Any] | None = None,
         session_id: str | None = None,
         cost: Amount | None = None,
+        sources: Sequence[str] = (),
     ) -> Logged:
         """See :meth:`SealogClient.log_action`."""
         ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -179,13 +179,15 @@ class Client:
         metadata: Mapping[str, Any] | None = None,
         session_id: str | None = None,
         cost: Amount | None = None,
+        sources: Sequence[str] = (),
     ) -> Logged:
         """Judge an action by the agent's policy and seal it with its decision, in one batch.
 
         In the session ``session_id`` (one this client's agent started), or in the client's
         own session, started on first use. The action is sealed whatever the gate says:
         ``policy_match`` is ``allowed``, ``denied`` or ``pending_approval`` (a denied action
-        logged is evidence); ``cost`` is judged against the policy's budgets.
+        logged is evidence); ``cost`` is judged against the policy's budgets. ``sources`` are
+        the content hashes the content was built from (provenance across agents).
 
         Raises:
             SessionKilled: the session is killed (the kill decision is sealed, no action).
@@ -195,7 +197,7 @@ class Client:
         return self._run(
             lambda: core.log_action(
                 action, target=target, content_hash=content_hash, metadata=metadata,
-                session_id=session_id, cost=cost,
+                session_id=session_id, cost=cost, sources=sources,
             )
         )  # fmt: skip
 
@@ -536,13 +538,14 @@ class AsyncClient:
         metadata: Mapping[str, Any] | None = None,
         session_id: str | None = None,
         cost: Amount | None = None,
+        sources: Sequence[str] = (),
     ) -> Logged:
         """See :meth:`Client.log_action`."""
         core = self._core
         return await self._run(
             lambda: core.log_action(
                 action, target=target, content_hash=content_hash, metadata=metadata,
-                session_id=session_id, cost=cost,
+                session_id=session_id, cost=cost, sources=sources,
             )
         )  # fmt: skip
 

@@ -10,7 +10,7 @@ and whether the caller is a thread or a coroutine.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -427,6 +427,7 @@ class Core:
         metadata: Mapping[str, Any] | None,
         session_id: str | None,
         cost: Amount | None,
+        sources: Sequence[str] = (),
     ) -> Op[Logged]:
         """The seed call: the decision drafted, signed and sealed with the action citing it."""
         actual = None if cost is None else _decimal(cost, "cost")
@@ -454,6 +455,8 @@ class Core:
                     "policy_version": None if draft["policy_version"] is None
                     else str(draft["policy_version"])}  # fmt: skip
         fields.update({k: v for k, v in optional.items() if v is not None})
+        if sources:
+            fields["sources"] = list(sources)
         try:
             act: SignedEntry = yield Sign(self.key, "action", fields)
         except Error:

@@ -41,7 +41,7 @@ REFUSALS = frozenset(
     {"unknown-author", "bad-signature", "replayed-seq", "skipped-seq", "bad-chain"}
     | {"time-regressed", "already-registered", "not-allowed", "policy-version", "stale-policy"}
     | {"session-killed", "unknown-subject", "unknown-report"}
-    | {"not-pending", "already-decided", "expired"}
+    | {"not-pending", "already-decided", "expired", "provenance-cycle"}
 )
 """Rejection codes that mean the log says no to a well-formed entry (the CLI exits 1 for
 these, 2 for malformed input)."""

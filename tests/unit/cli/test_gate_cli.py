@@ -297,3 +297,18 @@ def test_receipts_join_and_the_training_export(capsys, home, tmp_path):
     rows = tmp_path / "train.jsonl"
     assert run(capsys, "export", "--training", "--out", str(rows))[0] == 0
     assert [json.loads(line)["action"] for line in rows.read_text().splitlines()] == ["quote"]
+
+
+def test_log_cites_sources_and_refuses_a_provenance_cycle(capsys, home):
+    """`sealog log --source` builds a lineage; content from its own descendant exits 1."""
+    from sealog.content import content_hash  # noqa: PLC0415 - only this test
+
+    x, y = content_hash("x"), content_hash("y")
+    assert run(capsys, "log", "write", "--as", "bot", "--content", "x")[0] == 0
+    assert run(capsys, "log", "edit", "--as", "bot", "--content", "y", "--source", x)[0] == 0
+    code, _, err = run(capsys, "log", "edit", "--as", "bot", "--content", "x", "--source", y)
+    assert (code, "lead back to its own content" in err) == (1, True)
+    code, out, _ = run(capsys, "provenance", y, "--json")
+    assert [s["action"] for s in json.loads(out)["stages"]] == ["edit", "write"]
+    code, _, err = run(capsys, "log", "edit", "--as", "bot", "--source", "nope")
+    assert (code, "not a content hash" in err) == (2, True)

@@ -227,9 +227,9 @@ def test_provenance_reads_the_same_on_every_backend(world: World) -> None:
     from sealog.content import content_hash  # noqa: PLC0415 - only this test
 
     source = content_hash("notes")
-    world.ledger.append(world.client.key, "research", content_hash="sha256:" + "1" * 64)
-    world.ledger.append(world.client.key, "draft", content_hash=content_hash("draft"),
-                        extra={"sources": ["sha256:" + "1" * 64, source]})  # fmt: skip
+    world.client.log_action("research", content_hash="sha256:" + "1" * 64)
+    world.client.log_action("draft", content_hash=content_hash("draft"),
+                            sources=["sha256:" + "1" * 64, source])  # fmt: skip
     found = world.client.provenance(content_hash("draft"))
     assert [s["action"] for s in found["stages"]] == ["draft", "research"]
     assert found["unknown_sources"] == [source]
