@@ -1,7 +1,8 @@
 """Approvals: a gate's ``ask`` waits for the agent's owner to approve or deny it, in time.
 
-A decision of ``ask`` is a pending approval. The agent's owner answers with a signed
-``approval`` entry (spec §4.5f) — ``approve`` or ``deny`` — within
+A decision of ``ask`` is a pending approval. The agent's owner — or an approver the owner named
+with an ``approver`` entry (spec §4.5h) — answers with a signed ``approval`` entry (§4.5f),
+``approve`` or ``deny``, within
 :data:`~sealog.ledger.entry.APPROVAL_TIMEOUT` of the decision's time; the log refuses a second
 verdict, a verdict by anyone else and one past the deadline (rule 12). An ask no one decided in
 time stands denied (``expired``). An approved ask counts, from the approval on, as an allowed
@@ -24,7 +25,7 @@ from sealog.errors import NotFound, UsageError
 from sealog.ledger import Ledger, Receipt, SignedEntry
 from sealog.ledger.entry import APPROVAL_TIMEOUT, format_time, parse_time
 
-__all__ = ["ApprovalBook", "Ask", "Status", "approval_fields", "decide", "wait"]
+__all__ = ["ApprovalBook", "Ask", "Status", "approval_fields", "decide", "name_approver", "wait"]
 
 Status = Literal["pending", "approved", "denied", "expired"]
 STATUSES: tuple[Status, ...] = ("pending", "approved", "denied", "expired")
@@ -159,18 +160,41 @@ def decide(
     return ledger.append_entry(owner, "approval", fields, time=time)
 
 
-def wait(
-    ledger: Ledger, decision: SignedEntry, *, poll: float = 0.25, until: datetime | None = None
-) -> tuple[Status, SignedEntry | None]:
-    """Wait for the owner's verdict on ``decision`` (an ask entry): the status and the verdict.
+def name_approver(
+    ledger: Ledger, owner: SigningKey, approver: str, *, active: bool = True
+) -> Receipt:
+    """Name a registered key approver of ``owner``'s agents' asks (``active=False``: withdraw).
 
-    Returns ``expired`` (and no verdict) once the deadline (or ``until``) passes undecided.
+    An approver's verdicts count as the owner's (spec §4.5h).
+
+    Raises:
+        EntryRejected: ``owner`` is not a registered owner (``not-allowed``), or ``approver``
+            is not registered (``unknown-subject``).
     """
-    owner = ledger.agent(decision.author).owner
+    return ledger.append_entry(owner, "approver", {"approver": approver, "active": active})
+
+
+def wait(
+    ledger: Ledger,
+    decision: SignedEntry,
+    *,
+    index: int = 0,
+    poll: float = 0.25,
+    until: datetime | None = None,
+) -> tuple[Status, SignedEntry | None]:
+    """Wait for the verdict on ``decision``, the ask entry at ``index``: status and verdict.
+
+    The verdict is the owner's or an approver's it named.
+
+    Reads the log onward from the decision, each entry once. Returns ``expired`` (and no
+    verdict) once the deadline (or ``until``) passes undecided.
+    """
     deadline = parse_time(decision.time) + timedelta(seconds=APPROVAL_TIMEOUT)
     stop = min(deadline, until) if until is not None else deadline
+    start = index
     while True:
-        for stored in ledger.entries(agent=owner):
+        for stored in ledger.entries(start=start):
+            start = stored.index + 1
             f = stored.entry.fields
             if stored.entry.kind == "approval" and f.get("decision") == decision.id:
                 status: Status = "approved" if f["verdict"] == "approve" else "denied"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from sealog.approvals import decide
+from sealog.approvals import decide, name_approver
 from sealog.cli._common import JsonOpt, emit_json, out, state
 from sealog.service import Service
 
@@ -82,3 +82,23 @@ def deny(
 ) -> None:
     """Deny an ask: the agent must not act."""
     _verdict(ctx, decision, as_name, reason, approve=False, as_json=as_json)
+
+
+@approvals_app.command("delegate")
+def delegate(
+    ctx: typer.Context,
+    approver: str = typer.Argument(..., help="The key named (address or key name)."),
+    as_name: str = typer.Option(..., "--as", help="The owner's key name."),
+    withdraw: bool = typer.Option(False, "--withdraw", help="Withdraw it instead."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Name a registered key approver of your agents' asks (or withdraw it)."""
+    st = state(ctx)
+    address = st.address(approver)
+    with st.ledger() as ledger:
+        receipt = name_approver(ledger, st.key(as_name), address, active=not withdraw)
+    if as_json:
+        emit_json(receipt.to_dict())
+        return
+    word = "withdrawn as" if withdraw else "named"
+    out.print(f"{address} {word} approver, sealed as entry {receipt.index}")

@@ -233,6 +233,12 @@ class SealogClient(Protocol):
         """Approve one of the agent's asks as its ``owner``; the receipt."""
         ...
 
+    def name_approver(
+        self, owner: SigningKey, approver: str, *, active: bool = True
+    ) -> dict[str, Any]:
+        """Name (or withdraw) an approver of ``owner``'s agents' asks; the receipt."""
+        ...
+
     def deny(self, decision: str, owner: SigningKey, reason: str | None = None) -> dict[str, Any]:
         """Deny one of the agent's asks as its ``owner``; the receipt."""
         ...
@@ -420,6 +426,12 @@ class AsyncSealogClient(Protocol):
         self, decision: str, owner: SigningKey, reason: str | None = None
     ) -> dict[str, Any]:
         """Approve one of the agent's asks as its ``owner``; the receipt."""
+        ...
+
+    async def name_approver(
+        self, owner: SigningKey, approver: str, *, active: bool = True
+    ) -> dict[str, Any]:
+        """Name (or withdraw) an approver of ``owner``'s agents' asks; the receipt."""
         ...
 
     async def deny(

@@ -290,6 +290,16 @@ class Client:
         return self._run(lambda: self._core.decide_ask(owner, decision, approve=True,
                                                        reason=reason))  # fmt: skip
 
+    def name_approver(
+        self, owner: SigningKey, approver: str, *, active: bool = True
+    ) -> dict[str, Any]:
+        """Name a registered key approver of ``owner``'s agents' asks; the receipt.
+
+        Its verdicts then count as the owner's; ``active=False`` withdraws it.
+        """
+        return self._run(lambda: self._core.name_approver(owner, _address(approver),
+                                                          active=active))  # fmt: skip
+
     def deny(self, decision: str, owner: SigningKey, reason: str | None = None) -> dict[str, Any]:
         """Deny one of the agent's asks as its ``owner``; the receipt (see :meth:`approve`)."""
         return self._run(lambda: self._core.decide_ask(owner, decision, approve=False,
@@ -615,6 +625,13 @@ class AsyncClient:
         """See :meth:`Client.approve`."""
         return await self._run(lambda: self._core.decide_ask(owner, decision, approve=True,
                                                              reason=reason))  # fmt: skip
+
+    async def name_approver(
+        self, owner: SigningKey, approver: str, *, active: bool = True
+    ) -> dict[str, Any]:
+        """See :meth:`Client.name_approver`."""
+        return await self._run(lambda: self._core.name_approver(owner, _address(approver),
+                                                                active=active))  # fmt: skip
 
     async def deny(
         self, decision: str, owner: SigningKey, reason: str | None = None

@@ -409,6 +409,14 @@ class Core:
         receipt = cast("dict[str, Any]", receipts[0])
         return {**receipt, "traceHash": receipt["id"]}
 
+    def name_approver(
+        self, owner: SigningKey, approver: str, *, active: bool
+    ) -> Op[dict[str, Any]]:
+        """Seal the owner's naming (or withdrawal) of an approver (spec §4.5h)."""
+        fields = {"approver": approver, "active": active}
+        receipts = yield from self.seal(owner, ("approver", fields))
+        return cast("dict[str, Any]", receipts[0])
+
     def start(self, session_id: str | None, run_id: str | None) -> Op[SessionState]:
         """Seal a session's start."""
         state = SessionState(session_id or f"s-{uuid.uuid4().hex}", run_id)

@@ -623,7 +623,9 @@ class Session:
         if decision.outcome != "ask" or decision.session_id != self.id:
             raise UsageError("wait_approval takes an ask decision of this session")
         asked = self.gate.ledger.get(decision.index).entry
-        status, verdict = approvals.wait(self.gate.ledger, asked, poll=poll, until=until)
+        status, verdict = approvals.wait(
+            self.gate.ledger, asked, index=decision.index, poll=poll, until=until
+        )
         if verdict is not None:
             with self.book.lock:
                 self.book.apply(verdict, -1)

@@ -162,6 +162,8 @@ class _Staged:
         """Reports accepted in this group: entry id → the reported agent."""
         self.decided: set[str] = set()
         """Ask decisions approved or denied in this group."""
+        self.approvers: dict[str, dict[str, bool]] = {}
+        """Approvers named or withdrawn in this group: owner → approver → active."""
 
     def layer(self) -> _Staged:
         return _Staged(self)
@@ -173,6 +175,15 @@ class _Staged:
         self.kills.update(layer.kills)
         self.reports.update(layer.reports)
         self.decided |= layer.decided
+        for owner, named in layer.approvers.items():
+            self.approvers.setdefault(owner, {}).update(named)
+
+    def approver_state(self, owner: str, approver: str) -> bool | None:
+        """Whether this group (or a layer below) named (True) or withdrew (False) it."""
+        found = self.approvers.get(owner, {}).get(approver)
+        if found is None and self.base is not None:
+            return self.base.approver_state(owner, approver)
+        return found
 
     def was_decided(self, decision: str) -> bool:
         return decision in self.decided or (
@@ -238,6 +249,8 @@ class Sequencer:
         """Per agent, the sessions its owner killed (read with its policy version)."""
         self._decided: dict[str, frozenset[str]] = {}
         """Per owner, the ask decisions it approved or denied."""
+        self._approvers: dict[str, frozenset[str]] = {}
+        """Per owner, the approvers it named and has not withdrawn."""
         self._tally = _Tally()
 
     def stats(self) -> SequencerStats:
@@ -404,6 +417,9 @@ class Sequencer:
         self._kills.update(staged.kills)
         if staged.decided:
             self._decided.clear()  # re-read the owners' approvals when next asked
+        for owner in staged.approvers:
+            self._approvers.pop(owner, None)
+            self._decided.pop(owner, None)
         self._tally.commit(len(accepted), tree.size - first, time.perf_counter() - started)
         index = first
         for pending in accepted:
@@ -419,6 +435,7 @@ class Sequencer:
         self._policies.clear()
         self._kills.clear()
         self._decided.clear()
+        self._approvers.clear()
 
     def _load_tree(self, size: int) -> CompactRange:
         """The frontier at ``size``; reload everything if another writer moved the log."""
@@ -461,6 +478,8 @@ class Sequencer:
                     self._check_response(entry, staged)
                 elif entry.kind == "approval":
                     self._check_approval(entry, staged)
+                elif entry.kind == "approver":
+                    self._check_approver(entry, staged)
             except EntryRejected as exc:
                 raise _at(position, total, exc) from exc
 
@@ -567,9 +586,10 @@ class Sequencer:
             )
         governed = self._governed(asked.author, staged)
         owner = None if governed is None else governed.owner
-        if entry.author != owner:
+        if owner is None or not self._may_approve(entry.author, owner, staged):
             raise EntryRejected(
-                f"only the owner of {asked.author} approves its asks", code="not-allowed"
+                f"only the owner of {asked.author}, or an approver it named, decides its asks",
+                code="not-allowed",
             )
         deadline = parse_time(asked.time) + timedelta(seconds=APPROVAL_TIMEOUT)
         if parse_time(entry.time) > deadline:
@@ -581,12 +601,52 @@ class Sequencer:
                                 code="already-decided")  # fmt: skip
         staged.decided.add(cited)
 
+    def _may_approve(self, author: str, owner: str, staged: _Staged) -> bool:
+        if author == owner:
+            return True
+        named = staged.approver_state(owner, author)
+        if named is None:
+            named = author in self._owner_approvers(owner)
+        return named
+
+    def _check_approver(self, entry: SignedEntry, staged: _Staged) -> None:
+        """An owner names (or withdraws) a registered key as approver of its agents' asks.
+
+        Rule 13: the author is an owner, the approver is registered.
+        """
+        reg = staged.registration(entry.author) or self.registration(entry.author)
+        if reg is None or reg.role != "owner":
+            raise EntryRejected("only an owner names approvers", code="not-allowed")
+        approver = str(entry.fields["approver"])
+        if staged.registration(approver) is None and self.registration(approver) is None:
+            raise EntryRejected(f"{approver} is not registered", code="unknown-subject")
+        staged.approvers.setdefault(entry.author, {})[approver] = bool(entry.fields["active"])
+
+    def _owner_approvers(self, owner: str) -> frozenset[str]:
+        """The approvers ``owner`` has named and not withdrawn (read once, then cached)."""
+        if owner not in self._approvers:
+            active: dict[str, bool] = {}
+            for stored in self._storage.entries(author=owner):
+                f = stored.entry.fields
+                if stored.entry.kind == "approver":
+                    active[str(f["approver"])] = bool(f["active"])
+            self._approvers[owner] = frozenset(a for a, on in active.items() if on)
+        return self._approvers[owner]
+
     def _owner_decided(self, owner: str) -> frozenset[str]:
-        """The ask decisions ``owner`` has approved or denied (read once, then cached)."""
+        """The ask decisions of ``owner``'s agents decided so far (read once, then cached).
+
+        Decided by the owner, or by any approver it ever named.
+        """
         if owner not in self._decided:
+            deciders = {owner}
+            for stored in self._storage.entries(author=owner):
+                if stored.entry.kind == "approver":
+                    deciders.add(str(stored.entry.fields["approver"]))
             self._decided[owner] = frozenset(
                 str(stored.entry.fields["decision"])
-                for stored in self._storage.entries(author=owner)
+                for author in sorted(deciders)
+                for stored in self._storage.entries(author=author)
                 if stored.entry.kind == "approval"
             )
         return self._decided[owner]

@@ -462,8 +462,17 @@ def _check_trace(fields: Mapping[str, Any]) -> None:
             raise _reject("bad-field", f"{name} must be a list")
 
 
+def _check_approver(fields: Mapping[str, Any]) -> None:
+    approver = fields.get("approver")
+    if type(approver) is not str or not is_address(approver):
+        raise _reject("bad-field", "approver must be the address of the key named")
+    if type(fields.get("active")) is not bool:
+        raise _reject("bad-field", "active must be true (named) or false (withdrawn)")
+
+
 _SCHEMAS = {
     "action": _check_action,
+    "approver": _check_approver,
     "approval": _check_approval,
     "decision": _check_decision,
     "policy": _check_policy,

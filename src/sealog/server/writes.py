@@ -89,6 +89,16 @@ def approve(
     return once.run(lambda: submit_entries(svc, author, [entry])[0])
 
 
+@router.post("/approvals/approvers", tags=["approvals"], status_code=201)
+def name_approver(
+    entry: WireEntry, svc: ServiceDep, author: Author, once: IdempotencyDep
+) -> SubmittedOut:
+    """An owner names (or withdraws) an approver of its agents' asks (spec §4.5h)."""
+    if entry.parse().kind != "approver":
+        raise UsageError("POST /approvals/approvers takes one approver entry")
+    return once.run(lambda: submit_entries(svc, author, [entry])[0])
+
+
 @router.post("/sessions/{session_id}/kill", tags=["gate"], status_code=201)
 def kill(
     session_id: Annotated[str, PathParam(min_length=1, max_length=256)],

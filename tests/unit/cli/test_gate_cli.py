@@ -312,3 +312,20 @@ def test_log_cites_sources_and_refuses_a_provenance_cycle(capsys, home):
     assert [s["action"] for s in json.loads(out)["stages"]] == ["edit", "write"]
     code, _, err = run(capsys, "log", "edit", "--as", "bot", "--source", "nope")
     assert (code, "not a content hash" in err) == (2, True)
+
+
+def test_a_delegated_approver_approves_from_the_command_line(capsys, home):
+    """`approvals delegate` names a reviewer key; its approval counts; withdrawn it is refused."""
+    assert run(capsys, "keys", "new", "reviewer")[0] == 0
+    assert run(capsys, "agents", "register-owner", "reviewer")[0] == 0
+    assert run(capsys, "approvals", "delegate", "reviewer", "--as", "acme")[0] == 0
+    _, out, _ = run(capsys, "decide", "transfer", "--as", "bot", "--args", '{"amount": 950}',
+                    "--session", "s8", "--json")  # fmt: skip
+    decision = json.loads(out)["entry_id"]
+    assert run(capsys, "approvals", "approve", decision, "--as", "reviewer")[0] == 0
+    assert run(capsys, "approvals", "delegate", "reviewer", "--as", "acme", "--withdraw")[0] == 0
+    _, out, _ = run(capsys, "decide", "transfer", "--as", "bot", "--args", '{"amount": 850}',
+                    "--session", "s9", "--json")  # fmt: skip
+    code, _, err = run(capsys, "approvals", "deny", json.loads(out)["entry_id"], "--as",
+                       "reviewer")  # fmt: skip
+    assert (code, "approver it named" in err) == (1, True), err

@@ -254,6 +254,12 @@ def test_the_owner_approves_an_ask_through_any_backend(world: World) -> None:
     with pytest.raises(EntryRejected) as again:
         world.client.deny(asked.entry_id, world.owner)
     assert again.value.code == "already-decided"
+    reviewer = SigningKey.generate()
+    world.ledger.register_owner(reviewer)
+    world.client.name_approver(world.owner, reviewer.address)
+    second = session.pre_action("transfer")
+    world.client.deny(second.entry_id, reviewer, reason="not today")
+    assert session.wait_approval(second, poll=0.01) == "denied"
     assert replay(world.ledger.entries()).ok
 
 

@@ -85,3 +85,31 @@ def test_an_ask_no_one_decides_expires(open_gate, ledger, now):
     assert Service(ledger).asks(status="expired", now=later)[0]["decision"] == asked.entry_id
     assert Service(ledger).asks(status="pending", now=later) == []
     assert s.wait_approval(asked, poll=0.01, until=datetime.now(UTC)) == "expired"
+
+
+def test_an_approver_the_owner_names_decides_until_withdrawn(open_gate, ledger, now):
+    """A named approver's verdict counts; once withdrawn it is not-allowed; names need owners."""
+    from sealog.approvals import name_approver  # noqa: PLC0415 - only this test
+    from sealog.crypto import SigningKey  # noqa: PLC0415
+
+    reviewer = SigningKey.generate()
+    ledger.register_owner(reviewer)
+    name_approver(ledger, OWNER, reviewer.address)
+    s = open_gate(POLICY).session()
+    first = s.pre_action("transfer", args={"amount": 800})
+    decide(ledger, reviewer, first.entry_id, approve=True, time=now.now)
+    assert s.wait_approval(first, poll=0.01) == "approved"
+    with pytest.raises(EntryRejected) as twice:
+        decide(ledger, OWNER, first.entry_id, approve=False, time=now.now)
+    assert twice.value.code == "already-decided"
+    name_approver(ledger, OWNER, reviewer.address, active=False)
+    second = s.pre_action("transfer", args={"amount": 900})
+    with pytest.raises(EntryRejected) as withdrawn:
+        decide(ledger, reviewer, second.entry_id, approve=True, time=now.now)
+    assert withdrawn.value.code == "not-allowed"
+    with pytest.raises(EntryRejected) as by_agent:
+        name_approver(ledger, HELPER, reviewer.address)
+    assert by_agent.value.code == "not-allowed"
+    with pytest.raises(EntryRejected) as nobody:
+        name_approver(ledger, OWNER, SigningKey.generate().address)
+    assert nobody.value.code == "unknown-subject"

@@ -315,9 +315,9 @@ def test_format_time_refuses_naive_datetime():
 
 
 def test_known_kinds():
-    """The ledger knows its nine kinds: reports, responses, approvals and traces among them."""
-    kinds = {"action", "approval", "decision", "policy", "register", "report", "response",
-             "session", "trace"}  # fmt: skip
+    """The ledger knows its ten kinds: reports, responses, approvals, approvers, traces too."""
+    kinds = {"action", "approval", "approver", "decision", "policy", "register", "report",
+             "response", "session", "trace"}  # fmt: skip
     assert frozenset(kinds) == KNOWN_KINDS
 
 
