@@ -10,6 +10,7 @@ from rich.table import Table
 from sealog.cli._common import JsonOpt, emit_json, out, state
 from sealog.ledger.storage import Registration
 from sealog.policy.store import policy_history
+from sealog.service import Service
 
 agents_app = typer.Typer(help="Register agents and look them up.", no_args_is_help=True)
 
@@ -80,16 +81,18 @@ def show(
     agent: str = typer.Argument(..., help="Address, or a key name."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Show a registered agent or owner (exit 1 when unknown)."""
+    """Show a registered agent or owner and its track record (exit 1 when unknown)."""
     st = state(ctx)
     address = st.address(agent)
     with st.ledger() as ledger:
         reg = ledger.agent(address)
         count = sum(1 for _ in ledger.entries(agent=address))
         versions = policy_history(ledger, address)
+        record = Service(ledger).agent_info(address).to_dict()["stats"]
     info = _describe(reg, count)
     if reg.role == "agent":
         info["policy_version"] = versions[-1].version if versions else None
+        info.update({k: v for k, v in record.items() if k != "entries"})
     if as_json:
         emit_json(info)
         return

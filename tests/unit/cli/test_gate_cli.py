@@ -329,3 +329,14 @@ def test_a_delegated_approver_approves_from_the_command_line(capsys, home):
     code, _, err = run(capsys, "approvals", "deny", json.loads(out)["entry_id"], "--as",
                        "reviewer")  # fmt: skip
     assert (code, "approver it named" in err) == (1, True), err
+
+
+def test_agents_show_carries_the_track_record(capsys, home):
+    """`agents show` adds decisions, denials, kills, reports and the reputation score."""
+    run(capsys, "decide", "wire", "--as", "bot")  # a denied action
+    code, out, _ = run(capsys, "agents", "show", "bot", "--json")
+    shown = json.loads(out)
+    assert code == 0
+    assert (shown["decisions"], shown["denied_actions"]) == (1, 1)
+    assert shown["reputation"] == 70
+    assert shown["reports_received"] == 0
