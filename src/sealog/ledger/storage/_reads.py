@@ -7,6 +7,7 @@ and are parsed by :func:`entry_row`, which also checks the stored leaf column.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -33,13 +34,14 @@ def entry_row(row: tuple[Any, ...]) -> StoredEntry:
     return StoredEntry(int(index), entry)
 
 
-class EntryReads:
+class EntryReads(ABC):
     """``entry``, ``entry_by_id``, ``entries`` and ``raw_entries`` over ``_query``."""
 
     _MARK = "?"
 
+    @abstractmethod
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        raise NotImplementedError
+        """Rows of ``sql`` run with ``params`` (the backend's own connection and locking)."""
 
     def entry(self, index: int) -> StoredEntry | None:
         """The entry at ``index``, or None."""

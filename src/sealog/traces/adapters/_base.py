@@ -38,6 +38,7 @@ The contract every adapter keeps, so that a figure means the same whatever the s
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,7 +61,7 @@ class Record:
     value: Any
 
 
-class Adapter:
+class Adapter(ABC):
     """Base of the format adapters: the run's info, the path, and whether to keep raw records.
 
     Subclasses set :attr:`name`, implement :meth:`sniff`, :meth:`feed` and (when they hold
@@ -77,13 +78,13 @@ class Adapter:
         self.run = RunInfo(format=self.name)
 
     @classmethod
+    @abstractmethod
     def sniff(cls, first: Sequence[Any]) -> bool:
         """Whether the first few records (parsed JSON values, up to 5) are of this format."""
-        raise NotImplementedError
 
+    @abstractmethod
     def feed(self, record: Record) -> Iterable[Event]:
         """The events this record completes (often none, sometimes several)."""
-        raise NotImplementedError
 
     def finish(self) -> Iterable[Event]:
         """Events still held at the end of the input (calls that never got a result)."""
