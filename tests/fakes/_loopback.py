@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
 
-class LoopbackServer:
+class LoopbackServer(ABC):
     """Serve :meth:`handler` on ``host``:0 in a daemon thread; a context manager."""
 
     name = "fake-api"
@@ -17,9 +18,9 @@ class LoopbackServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def handler(self) -> type[BaseHTTPRequestHandler]:
         """The request handler class, bound to this fake."""
-        raise NotImplementedError
 
     @property
     def port(self) -> int:
