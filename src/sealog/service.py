@@ -456,7 +456,9 @@ class Service:
         Raises:
             NotFound: no such trace.
         """
-        entry, _ = self.traces.get(trace_hash)
+        with self._lock:
+            self._catch_up()
+            entry, _ = self.traces.get(trace_hash)
         digest = entry.fields.get("reasoning_hash")
         return digest is not None and self.blobs.erase(str(digest))
 

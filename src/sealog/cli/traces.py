@@ -104,7 +104,8 @@ def import_trace(
                 sealer.add(event)
 
         analysis = analyse(trace, each=each)
-        tail = {"run": inspect_json(analysis)["run"], "input": inspect_json(analysis)["input"]}
+        summary = inspect_json(analysis)
+        tail = {"run": summary["run"], "input": summary["input"]}
         sink.write("]," + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
         sealed = sealer.finish(trace.run, count) if sealer is not None else 0
     finally:

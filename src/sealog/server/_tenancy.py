@@ -156,11 +156,14 @@ def tenants_path(settings: Any) -> Path | str:
     persist next to, and no key can authenticate until one is made on ``app.state.tenants``.
     """
     given: Path | None = settings.tenants
-    if given is not None:
-        return given
+    return given if given is not None else beside_home(settings, TENANTS_FILE)
+
+
+def beside_home(settings: Any, name: str) -> Path | str:
+    """The file ``name`` in the settings' home; in memory for a ledger handed over without one."""
     if settings.ledger is not None and settings.home is None:
         return ":memory:"
-    return Home.find(settings.home).path / TENANTS_FILE
+    return Home.find(settings.home).path / name
 
 
 def install_tenancy(app: FastAPI) -> None:

@@ -21,7 +21,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sealog import __version__
 from sealog.governance import REASONING_FILE, Blobs
-from sealog.home import Home
 from sealog.ledger import Ledger
 from sealog.server import ops, private, public, transparency, writes
 from sealog.server._idempotency import Remembered
@@ -29,6 +28,7 @@ from sealog.server._limits import RateLimit, TokenBuckets
 from sealog.server._observe import Metrics, Observe
 from sealog.server._openapi import install_openapi
 from sealog.server._problems import install_problem_handlers, problem
+from sealog.server._tenancy import beside_home
 from sealog.service import Service
 from sealog.signed_request import NonceCache
 
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = settings.ledger is None
         ledger = settings.ledger or _open(settings)
-        app.state.service = Service(ledger, Blobs(_reasoning_store(settings)))
+        app.state.service = Service(ledger, Blobs(beside_home(settings, REASONING_FILE)))
         app.state.nonces = NonceCache()
         app.state.idempotency = Remembered()
         if settings.gc_freeze:
@@ -105,13 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     private.install(app)  # API-key routes, and the tenants store beside the ledger
     install_openapi(app)
     return app
-
-
-def _reasoning_store(settings: Settings) -> Path | str:
-    """Kept reasoning texts: beside the home's ledger, or in memory for a ledger handed over."""
-    if settings.ledger is not None and settings.home is None:
-        return ":memory:"
-    return Home.find(settings.home).path / REASONING_FILE
 
 
 def _ledger(app: FastAPI) -> Ledger | None:

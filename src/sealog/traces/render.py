@@ -23,7 +23,15 @@ from sealog.traces.events import Event
 from sealog.traces.findings import SEVERITIES, Finding, mask_secrets
 from sealog.traces.guard import Violation
 
-__all__ = ["github", "html_report", "inspect_json", "inspect_text", "sarif", "verdict_text"]
+__all__ = [
+    "event_json",
+    "github",
+    "html_report",
+    "inspect_json",
+    "inspect_text",
+    "sarif",
+    "verdict_text",
+]
 
 _SHOWN = 50
 """Violations a terminal lists one by one (all are counted, JSON and SARIF list up to 10,000)."""
@@ -79,13 +87,10 @@ def inspect_json(analysis: Analysis, *, include_raw: bool = False) -> dict[str, 
         "findings_not_listed": analysis.findings.dropped,
         "input": _input(analysis),
     }
-    if not include_raw:
-        out["figures"] = {**figures, "files_read": figures["files_read"],
-                          "files_written": figures["files_written"]}  # fmt: skip
     if analysis.guard is not None:
         out["guard"] = _guard_json(analysis)
     if include_raw:
-        out["events"] = [_event_json(e) for e in analysis.timeline]
+        out["events"] = [event_json(e) for e in analysis.timeline]
     return out
 
 
@@ -104,7 +109,8 @@ def _guard_json(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def _event_json(event: Event) -> dict[str, Any]:
+def event_json(event: Event) -> dict[str, Any]:
+    """One event as ``sealog import --out`` writes it (every field it has)."""
     out: dict[str, Any] = {"index": event.index, "kind": event.kind}
     for name in ("time", "actor", "role", "tool", "call_id", "status", "exit_code", "command",
                  "url", "model", "decision", "reason", "text", "result"):  # fmt: skip
@@ -127,11 +133,6 @@ def _event_json(event: Event) -> dict[str, Any]:
     if event.raw is not None:
         out["raw"] = event.raw
     return out
-
-
-def event_json(event: Event) -> dict[str, Any]:
-    """One event as ``sealog import --out`` writes it (every field it has)."""
-    return _event_json(event)
 
 
 # -- text -------------------------------------------------------------------------------------
